@@ -1,0 +1,3 @@
+"""Fixtures shared by every test layer. Service fixtures live in tests/support and are registered here."""
+
+pytest_plugins: list[str] = []
