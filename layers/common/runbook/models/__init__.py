@@ -1,0 +1,1 @@
+"""Models that describe: config, observations, results, state, alerts, events."""

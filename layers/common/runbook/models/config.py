@@ -1,0 +1,230 @@
+"""The runbook config (config/runbook.yaml): what to check, how, and how loud a failure is.
+
+Validated once at cold start. Every model forbids unknown keys so that a typo is an error that
+names its place rather than a silently ignored setting.
+"""
+
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
+
+from runbook.models.durations import Seconds
+from runbook.models.secrets import SecretRef, TextOrSecret
+
+Severity = Literal["info", "warning", "critical"]
+Sev = Literal["SEV1", "SEV2", "SEV3", "SEV4"]
+CheckName = Annotated[
+    str,
+    Field(
+        pattern=r"^[a-z0-9][a-z0-9._-]{0,62}$",
+        description="Unique, stable name: lower case letters, digits, '.', '_' or '-' (max 63).",
+    ),
+]
+Port = Annotated[int, Field(ge=1, le=65535)]
+MAX_CHECKS = 2000
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CheckDefaults(_Strict):
+    """Values every check inherits unless it sets its own."""
+
+    timeout: Seconds = 5.0
+    failure_threshold: Annotated[int, Field(ge=1, le=100)] = 2
+    success_threshold: Annotated[int, Field(ge=1, le=100)] = 2
+    severity: Severity = "critical"
+    sev: Sev = "SEV2"
+
+
+class CheckBase(_Strict):
+    name: CheckName
+    component: Annotated[str | None, Field(description="What the check watches; defaults to its name.")] = None
+    description: str = ""
+    enabled: bool = True
+    severity: Severity = "critical"
+    sev: Sev = "SEV2"
+    timeout: Annotated[Seconds, Field(description="Limit for the whole check, connection included.")] = 5.0
+    failure_threshold: Annotated[
+        int, Field(ge=1, le=100, description="Consecutive failures before the check is DOWN.")
+    ] = 2
+    success_threshold: Annotated[
+        int, Field(ge=1, le=100, description="Consecutive successes before a DOWN check is UP again.")
+    ] = 2
+    labels: dict[str, str] = Field(default_factory=dict)
+    runbook_url: HttpUrl | None = None
+    dashboard_url: HttpUrl | None = None
+
+    @property
+    def component_name(self) -> str:
+        return self.component or self.name
+
+
+def _reject_credentials_in_url(url: str) -> str:
+    if urlsplit(url).password is not None:
+        raise ValueError("a password in the URL would leak into logs and alerts; use a secret reference")
+    return url
+
+
+class HttpExpect(_Strict):
+    status: Annotated[list[Annotated[int, Field(ge=100, le=599)]], Field(min_length=1)] = [200]
+    json_fields: Annotated[
+        dict[str, Any] | None,
+        Field(alias="json", description="Fields the JSON body must contain (nested objects match as subsets)."),
+    ] = None
+    body_contains: str | None = None
+    max_latency: Annotated[Seconds | None, Field(description="Slower answers fail (runbook: 200ms).")] = None
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class HttpTls(_Strict):
+    ca_file: Annotated[str | None, Field(description="PEM bundle for a private CA.")] = None
+    min_days_to_expiry: Annotated[
+        int, Field(ge=0, le=3650, description="Fail when the certificate expires sooner (0: off).")
+    ] = 14
+
+
+class HttpCheck(CheckBase):
+    kind: Literal["http"]
+    url: HttpUrl
+    method: Literal["GET", "HEAD", "POST"] = "GET"
+    headers: dict[str, TextOrSecret] = Field(default_factory=dict)
+    body: str | None = None
+    follow_redirects: bool = False
+    max_redirects: Annotated[int, Field(ge=0, le=20)] = 5
+    expect: HttpExpect = HttpExpect()
+    tls: HttpTls = HttpTls()
+
+    @field_validator("url")
+    @classmethod
+    def _no_password(cls, url: HttpUrl) -> HttpUrl:
+        _reject_credentials_in_url(str(url))
+        return url
+
+
+class PostgresCheck(CheckBase):
+    kind: Literal["postgres"]
+    host: Annotated[str, Field(min_length=1)]
+    port: Port = 5432
+    dbname: str = "postgres"
+    user: Annotated[str, Field(min_length=1)]
+    password: SecretRef | None = None
+    sslmode: Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] = "prefer"
+    sslrootcert: str | None = None
+    query: Annotated[str | None, Field(description="Optional query that must succeed, e.g. 'select 1'.")] = None
+
+
+class RedisConnection(_Strict):
+    host: Annotated[str, Field(min_length=1)]
+    port: Port = 6379
+    db: Annotated[int, Field(ge=0, le=10000)] = 0
+    username: Annotated[str | None, Field(description="ACL user (Redis 6+).")] = None
+    password: SecretRef | None = None
+    tls: bool = False
+    ca_file: Annotated[str | None, Field(description="PEM bundle to verify the server with TLS.")] = None
+
+
+class RedisCheck(CheckBase, RedisConnection):
+    kind: Literal["redis"]
+
+
+class QueueRate(_Strict):
+    """How "processing rate stable" is judged, from samples kept between runs."""
+
+    max_drop_percent: Annotated[
+        int,
+        Field(ge=1, le=100, description="Fail when the processing rate falls by more than this while jobs wait."),
+    ] = 50
+    growing_samples: Annotated[
+        int,
+        Field(ge=2, le=10, description="Fail when the depth grew in this many consecutive samples."),
+    ] = 3
+
+
+class _QueueCheckBase(CheckBase):
+    kind: Literal["queue"]
+    max_depth: Annotated[int, Field(ge=1, description="Fail at this depth or more (runbook: < 100).")] = 100
+    rate: Annotated[QueueRate | None, Field(description="null: judge depth only.")] = QueueRate()
+
+
+class BullmqQueueCheck(_QueueCheckBase):
+    backend: Literal["bullmq"]
+    redis: RedisConnection
+    queue: Annotated[str, Field(min_length=1)]
+    prefix: str = "bull"
+
+
+class RedisListQueueCheck(_QueueCheckBase):
+    backend: Literal["redis_list"]
+    redis: RedisConnection
+    key: Annotated[str, Field(min_length=1)]
+
+
+class SqsQueueCheck(_QueueCheckBase):
+    backend: Literal["sqs"]
+    queue_url: HttpUrl
+
+
+QueueCheck = Annotated[
+    BullmqQueueCheck | RedisListQueueCheck | SqsQueueCheck, Field(discriminator="backend")
+]
+
+
+class HeartbeatCheck(CheckBase):
+    """Fed from outside (e.g. the CI job that runs the web app's e2e and Lighthouse suite)."""
+
+    kind: Literal["heartbeat"]
+    max_age: Annotated[Seconds, Field(description="Fail when no passing report arrived within this window.")]
+    require_pass: Annotated[bool, Field(description="A failing latest report fails the check.")] = True
+
+
+Check = Annotated[
+    HttpCheck | PostgresCheck | RedisCheck | QueueCheck | HeartbeatCheck, Field(discriminator="kind")
+]
+
+
+class ProbeSettings(_Strict):
+    max_concurrency: Annotated[int, Field(ge=1, le=1000, description="Checks in flight at once.")] = 64
+    deadline_margin: Annotated[
+        Seconds, Field(description="Time kept back from the Lambda deadline to save state and publish.")
+    ] = 5.0
+    max_response_bytes: Annotated[int, Field(ge=1024, le=10_485_760)] = 65536
+
+
+class RunbookConfig(_Strict):
+    version: Literal[1] = 1
+    defaults: CheckDefaults = CheckDefaults()
+    probe: ProbeSettings = ProbeSettings()
+    checks: Annotated[list[Check], Field(max_length=MAX_CHECKS)] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _inherit_defaults(cls, data: Any) -> Any:
+        """Copy `defaults` into each check that does not set the value itself."""
+        if not isinstance(data, dict) or not isinstance(data.get("checks"), list):
+            return data
+        try:
+            defaults = CheckDefaults.model_validate(data.get("defaults") or {})
+        except ValueError:
+            return data  # reported once, at `defaults`, not again for every check
+        inherited = defaults.model_dump(exclude_unset=True)
+        checks = [{**inherited, **c} if isinstance(c, dict) else c for c in data["checks"]]
+        return {**data, "checks": checks}
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> "RunbookConfig":
+        seen: set[str] = set()
+        for check in self.checks:
+            if check.name in seen:
+                raise ValueError(f"check name {check.name!r} is used twice; names must be unique")
+            seen.add(check.name)
+        return self
+
+    def enabled_checks(self) -> list[Check]:
+        return [c for c in self.checks if c.enabled]
+
+    def check(self, name: str) -> Check | None:
+        return next((c for c in self.checks if c.name == name), None)

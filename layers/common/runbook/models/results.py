@@ -1,0 +1,61 @@
+"""What one run of one check found."""
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Outcome(StrEnum):
+    """Machine-readable verdict of a check; `reason` carries the human sentence."""
+
+    OK = "ok"
+    # any kind
+    TIMEOUT = "timeout"
+    CONNECTION_REFUSED = "connection_refused"
+    CONNECTION_ERROR = "connection_error"
+    PROBE_ERROR = "probe_error"  # an exception inside the probe itself
+    SKIPPED = "skipped"  # not run (run deadline reached); does not move the streaks
+    # http
+    TLS_ERROR = "tls_error"
+    TLS_EXPIRING = "tls_expiring"
+    HTTP_STATUS = "http_status"
+    BODY_MISMATCH = "body_mismatch"
+    TOO_SLOW = "too_slow"
+    # postgres (pg_isready's vocabulary, plus what pg_isready cannot tell)
+    REJECTING = "rejecting"
+    NO_RESPONSE = "no_response"
+    BAD_CREDENTIALS = "bad_credentials"
+    QUERY_FAILED = "query_failed"
+    # redis
+    AUTH_FAILED = "auth_failed"
+    LOADING = "loading"
+    UNEXPECTED_REPLY = "unexpected_reply"
+    # queue
+    DEPTH_EXCEEDED = "depth_exceeded"
+    STALLED = "stalled"
+    RATE_DROPPED = "rate_dropped"
+    BACKLOG_GROWING = "backlog_growing"
+    # heartbeat
+    NEVER_REPORTED = "never_reported"
+    STALE = "stale"
+    REPORTED_FAILURE = "reported_failure"
+
+
+class CheckResult(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    check: str
+    kind: str
+    ok: bool
+    outcome: Outcome
+    reason: str = Field(description="One sentence for a person on call; never contains a secret.")
+    observed_at: datetime
+    latency_ms: float | None = None
+    details: dict[str, Any] = Field(default_factory=dict, description="Evidence: status code, depth, ...")
+
+    @property
+    def counts(self) -> bool:
+        """Whether this result moves the failure/success streaks."""
+        return self.outcome is not Outcome.SKIPPED
