@@ -29,3 +29,16 @@ class SecretsManagerRef(BaseModel):
 SecretRef = SsmParameterRef | SecretsManagerRef
 # Header values and similar: plain text, or a reference when the value is sensitive.
 TextOrSecret = str | SecretRef
+
+
+def find_secret_refs(value: object) -> list[SecretRef]:
+    """Every secret reference inside a config model (nested models, dicts and lists included)."""
+    if isinstance(value, SsmParameterRef | SecretsManagerRef):
+        return [value]
+    if isinstance(value, BaseModel):
+        return [ref for name in type(value).model_fields for ref in find_secret_refs(getattr(value, name))]
+    if isinstance(value, dict):
+        return [ref for item in value.values() for ref in find_secret_refs(item)]
+    if isinstance(value, list | tuple):
+        return [ref for item in value for ref in find_secret_refs(item)]
+    return []

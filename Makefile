@@ -1,0 +1,77 @@
+# Usual targets. `make run` and `make test` work on a fresh machine: they install uv (if missing) and
+# the locked dependencies first. Python 3.13 is found by scripts/find-python313 (or set UV_PYTHON).
+SHELL := /bin/bash
+UV := $(shell scripts/find-uv)
+PYTHON313 := $(shell scripts/find-python313)
+ifneq ($(PYTHON313),)
+export UV_PYTHON ?= $(PYTHON313)
+endif
+# sam build looks for python3.13 on PATH: the project venv has it.
+export PATH := $(CURDIR)/.venv/bin:$(PATH)
+RUN := $(UV) run --frozen
+PYTEST_ARGS ?=
+
+.PHONY: help dev run lint format typecheck template test unit integration e2e bench bench-short \
+        build deploy schema requirements clean
+
+help:  ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
+
+dev:  ## install the locked dependencies into .venv
+	$(UV) sync --frozen
+
+run: dev  ## run the checks of the local example config once against this machine's services
+	$(RUN) runbook check --config config/examples/local.yaml
+
+lint: dev  ## ruff (lint + format check), mypy, cfn-lint and sam validate on the template
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+	$(RUN) mypy
+	$(MAKE) --no-print-directory template
+
+typecheck: dev  ## mypy only
+	$(RUN) mypy
+
+template: dev  ## cfn-lint + sam validate --lint
+	$(RUN) cfn-lint template.yaml
+	$(RUN) sam validate --lint --template template.yaml
+
+format: dev  ## apply ruff's fixes and formatting
+	$(RUN) ruff check --fix .
+	$(RUN) ruff format .
+
+test: lint  ## everything CI runs: lint, unit, integration and e2e tests, the benchmark in short mode
+	$(RUN) pytest $(PYTEST_ARGS)
+	$(MAKE) --no-print-directory bench-short
+
+unit: dev  ## unit tests only (no sockets)
+	$(RUN) pytest tests/unit $(PYTEST_ARGS)
+
+integration: dev  ## tests against real PostgreSQL, Redis, loopback HTTP servers and moto
+	$(RUN) pytest tests/integration $(PYTEST_ARGS)
+
+e2e: dev  ## sam build, then every event in events/ through the built artifact
+	$(RUN) pytest tests/e2e $(PYTEST_ARGS)
+
+bench: dev  ## the http probe benchmark: 1,000 checks against a server answering after 100 ms
+	$(RUN) python -m benchmarks.http_probe_benchmark
+
+bench-short: dev  ## the same, small, as CI runs it
+	$(RUN) python -m benchmarks.http_probe_benchmark --short
+
+build: dev  ## sam build (arm64, as deployed)
+	$(RUN) sam build
+
+deploy: build  ## sam deploy (first time: sam deploy --guided)
+	$(RUN) sam deploy
+
+schema: dev  ## regenerate config/runbook.schema.json and docs/runbook.alert.v1.schema.json
+	$(RUN) python -c "import json; from runbook.schema import config_schema as c, alert_schema as a; \
+	open('config/runbook.schema.json', 'w').write(json.dumps(c(), indent=2) + '\n'); \
+	open('docs/runbook.alert.v1.schema.json', 'w').write(json.dumps(a(), indent=2) + '\n')"
+
+requirements:  ## regenerate layers/common/requirements.txt from uv.lock
+	$(UV) export --frozen --no-dev --no-hashes --no-emit-project --no-header -o layers/common/requirements.txt
+
+clean:  ## remove build output and caches
+	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache

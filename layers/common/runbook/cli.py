@@ -1,0 +1,127 @@
+"""`runbook`: the runbook's checks from a terminal, without AWS Lambda.
+
+    runbook check --config config/examples/local.yaml     run every check once, print a table
+    runbook validate --config config/runbook.yaml         validate a config, list its checks
+    runbook schema                                         print the config's JSON Schema
+    runbook heartbeat --check web-app-synthetic --status pass --summary "42/42 passed"
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Sequence
+
+from runbook.config_file import ConfigError, load_config
+from runbook.models.config import RunbookConfig
+from runbook.models.events import HeartbeatReport
+from runbook.models.results import CheckResult
+
+EXIT_OK, EXIT_FAILING, EXIT_BAD_CONFIG = 0, 1, 2
+DEFAULT_CONFIG = os.environ.get("RUNBOOK_CONFIG", "config/runbook.yaml")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return int(args.command(args))
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return EXIT_BAD_CONFIG
+
+
+def _check(args: argparse.Namespace) -> int:
+    from runbook.cli_checks import run_once  # imports every probe library: only when checks run
+
+    config = _selected(load_config(args.config), args.only)
+    results = asyncio.run(run_once(config, budget_s=args.budget))
+    if args.json:
+        print(json.dumps([r.model_dump(mode="json") for r in results], indent=2))
+    else:
+        print(_table(results))
+    failing = [r for r in results if not r.ok and r.counts]
+    if not args.json:
+        skipped = sum(not r.counts for r in results)
+        passed = len(results) - len(failing) - skipped
+        print(f"\n{passed} passed, {len(failing)} failing, {skipped} skipped", file=sys.stderr)
+    return EXIT_FAILING if failing else EXIT_OK
+
+
+def _validate(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    print(f"{args.config}: valid, {len(config.checks)} checks")
+    for check in config.checks:
+        state = "" if check.enabled else " (disabled)"
+        print(f"  {check.name:<32} {check.kind:<10} {check.severity:<8} {check.sev}{state}")
+    return EXIT_OK
+
+
+def _schema(args: argparse.Namespace) -> int:
+    from runbook.schema import config_schema
+
+    print(json.dumps(config_schema(), indent=2))
+    return EXIT_OK
+
+
+def _heartbeat(args: argparse.Namespace) -> int:
+    from runbook.adapters.aws_clients import aws_client
+    from runbook.adapters.heartbeat_events import send_heartbeat
+
+    report = HeartbeatReport(check=args.check, status=args.status, summary=args.summary)
+    event_id = send_heartbeat(aws_client("events"), report, args.event_bus)
+    print(f"heartbeat {report.status} for {report.check} sent (event {event_id})")
+    return EXIT_OK
+
+
+def _selected(config: RunbookConfig, names: list[str] | None) -> RunbookConfig:
+    if not names:
+        return config
+    unknown = sorted(set(names) - {c.name for c in config.checks})
+    if unknown:
+        raise ConfigError("--only", [f"no check named {name!r}" for name in unknown])
+    return config.model_copy(update={"checks": [c for c in config.checks if c.name in names]})
+
+
+def _table(results: list[CheckResult]) -> str:
+    rows = [("CHECK", "KIND", "RESULT", "LATENCY", "REASON")]
+    for r in results:
+        latency = f"{r.latency_ms:.0f} ms" if r.latency_ms is not None else "-"
+        verdict = "ok" if r.ok else r.outcome.value.upper()
+        rows.append((r.check, r.kind, verdict, latency, r.reason))
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row[:4], widths, strict=True)) + "  " + row[4]
+        for row in rows
+    )
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="runbook", description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    commands = parser.add_subparsers(required=True, metavar="command")
+
+    check = commands.add_parser("check", help="run every check of a config once against the real targets")
+    check.add_argument("--config", default=DEFAULT_CONFIG, help="runbook YAML (default: %(default)s)")
+    check.add_argument("--only", nargs="+", metavar="CHECK", help="run only these checks")
+    check.add_argument("--json", action="store_true", help="print results as JSON")
+    check.add_argument("--budget", type=float, default=60.0, help="seconds for the whole run (default: 60)")
+    check.set_defaults(command=_check)
+
+    validate = commands.add_parser("validate", help="validate a config and list its checks")
+    validate.add_argument("--config", default=DEFAULT_CONFIG)
+    validate.set_defaults(command=_validate)
+
+    schema = commands.add_parser("schema", help="print the config's JSON Schema")
+    schema.set_defaults(command=_schema)
+
+    heartbeat = commands.add_parser("heartbeat", help="report an outside job's result for a heartbeat check")
+    heartbeat.add_argument("--check", required=True)
+    heartbeat.add_argument("--status", required=True, choices=["pass", "fail"])
+    heartbeat.add_argument("--summary", default="")
+    heartbeat.add_argument("--event-bus", default="default")
+    heartbeat.set_defaults(command=_heartbeat)
+    return parser
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,84 @@
+"""Runs every check of a run concurrently: bounded concurrency, a hard timeout per check, the whole
+run bounded by the Lambda deadline. One broken or hanging target never delays or breaks the others."""
+
+import asyncio
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from runbook.adapters.parameters import SecretUnavailableError
+from runbook.adapters.probes.base import ProbeEnvironment
+from runbook.models.config import Check
+from runbook.models.observations import Observation
+from runbook.models.results import CheckResult, Outcome
+from runbook.models.state import CheckState
+from runbook.services.conditions import evaluate
+
+# A probe honours check.timeout itself and says which step timed out; this grace is only the backstop
+# for one that does not (a DNS lookup stuck in a thread, a library ignoring its own timeout).
+HARD_TIMEOUT_GRACE = 1.0
+
+
+@dataclass(frozen=True)
+class CheckRun:
+    check: Check
+    result: CheckResult
+    observation: Observation | None
+
+
+async def run_checks(
+    checks: Sequence[Check],
+    env: ProbeEnvironment,
+    probes: Mapping[str, Any],
+    states: Mapping[str, CheckState],
+    budget_s: float,
+) -> list[CheckRun]:
+    """Results in the order of `checks`. Checks still running when `budget_s` is spent are SKIPPED."""
+    semaphore = asyncio.Semaphore(env.settings.max_concurrency)
+
+    async def one(check: Check) -> CheckRun:
+        async with semaphore:
+            return await _run_one(check, env, probes[check.kind], states.get(check.name))
+
+    tasks = [asyncio.create_task(one(check)) for check in checks]
+    try:
+        if tasks:
+            await asyncio.wait(tasks, timeout=max(budget_s, 0.0))
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for probe in {id(p): p for p in probes.values()}.values():
+            await probe.close(env)
+    return [_collect(task, check, env) for task, check in zip(tasks, checks, strict=True)]
+
+
+async def _run_one(check: Check, env: ProbeEnvironment, probe: Any, state: CheckState | None) -> CheckRun:
+    started = time.perf_counter()
+    try:
+        async with asyncio.timeout(check.timeout + HARD_TIMEOUT_GRACE):
+            observation: Observation = await probe.observe(check, env)
+    except TimeoutError:
+        elapsed = time.perf_counter() - started
+        return CheckRun(check, _failed(check, env, Outcome.TIMEOUT, f"no answer within {elapsed:.1f} s"), None)
+    except Exception as error:  # noqa: BLE001 - a bug in one probe must not break the run
+        outcome = Outcome.SECRET_UNAVAILABLE if isinstance(error, SecretUnavailableError) else Outcome.PROBE_ERROR
+        reason = env.secrets.scrub(f"{type(error).__name__}: {error}")[:300]
+        return CheckRun(check, _failed(check, env, outcome, reason), None)
+    result = evaluate(check, observation, state or CheckState(check=check.name))
+    return CheckRun(check, result.model_copy(update={"reason": env.secrets.scrub(result.reason)}), observation)
+
+
+def _collect(task: "asyncio.Task[CheckRun]", check: Check, env: ProbeEnvironment) -> CheckRun:
+    if task.done() and not task.cancelled() and task.exception() is None:
+        return task.result()
+    reason = "not run: the run reached its deadline before this check finished"
+    return CheckRun(check, _failed(check, env, Outcome.SKIPPED, reason), None)
+
+
+def _failed(check: Check, env: ProbeEnvironment, outcome: Outcome, reason: str) -> CheckResult:
+    return CheckResult(
+        check=check.name, kind=check.kind, ok=False, outcome=outcome, reason=reason, observed_at=env.now()
+    )
+
