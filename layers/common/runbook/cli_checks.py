@@ -1,6 +1,6 @@
 """One run of a config's checks for the CLI: real targets, no state table, no alerts."""
 
-from runbook.adapters.aws_clients import aws_client
+from runbook.adapters.aws_clients import probe_client
 from runbook.adapters.probes import default_probes
 from runbook.adapters.probes.base import ProbeEnvironment
 from runbook.models.config import RunbookConfig
@@ -17,7 +17,7 @@ async def run_once(config: RunbookConfig, budget_s: float) -> list[CheckResult]:
     env = ProbeEnvironment(
         settings=config.probe,
         secrets=secrets or _NoSecrets(),
-        sqs_client=lambda region: aws_client("sqs", region),
+        sqs_client=lambda region: probe_client("sqs", region),
     )
     runs = await run_checks(checks, env, default_probes(), {}, budget_s)
     return [_local(run.result) for run in runs]

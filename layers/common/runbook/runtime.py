@@ -6,7 +6,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.parameters import SecretsProvider, SSMProvider
 
 from runbook.adapters.alerts_topic import AlertsTopic
-from runbook.adapters.aws_clients import aws_client
+from runbook.adapters.aws_clients import aws_client, probe_client
 from runbook.adapters.parameters import SecretResolver
 from runbook.adapters.state_store import StateStore
 from runbook.config_file import load_config_cached
@@ -16,7 +16,7 @@ from runbook.telemetry import LambdaRunReporter
 
 
 def _sqs_client(region: str) -> Any:
-    return aws_client("sqs", region)
+    return probe_client("sqs", region)
 
 
 def secret_resolver() -> SecretResolver:

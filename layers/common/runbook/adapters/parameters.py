@@ -30,7 +30,7 @@ class SecretResolver:
             if isinstance(ref, SsmParameterRef):
                 return str(self._ssm.get(ref.ssm, max_age=self._max_age, decrypt=True))
             return self._secret(ref)
-        except (GetParameterError, TransformParameterError) as error:
+        except GetParameterError as error:
             raise SecretUnavailableError(f"cannot read {ref.describe()}: {error}") from None
 
     def resolve_all(self, refs: Iterable[SecretRef]) -> "ResolvedSecrets":
@@ -45,7 +45,10 @@ class SecretResolver:
     def _secret(self, ref: SecretsManagerRef) -> str:
         if ref.key is None:
             return str(self._secrets.get(ref.secret, max_age=self._max_age))
-        document: Any = self._secrets.get(ref.secret, max_age=self._max_age, transform="json")
+        try:
+            document: Any = self._secrets.get(ref.secret, max_age=self._max_age, transform="json")
+        except TransformParameterError:
+            document = None  # the transform's message may quote the secret: say it in our words
         if not isinstance(document, dict):
             raise SecretUnavailableError(f"{ref.describe()}: the secret is not a JSON object, so it has no keys")
         if ref.key not in document:

@@ -3,8 +3,8 @@
 import ssl
 
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.retry import Retry
 
 from runbook.adapters.probes.base import SecretLookup
 from runbook.models.config import RedisConnection

@@ -109,7 +109,9 @@ class StateStore:
     def _batch_get(self, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
         for start in range(0, len(keys), BATCH_GET_LIMIT):
-            request = {self._table: {"Keys": keys[start : start + BATCH_GET_LIMIT], "ConsistentRead": True}}
+            request: dict[str, Any] = {
+                self._table: {"Keys": keys[start : start + BATCH_GET_LIMIT], "ConsistentRead": True}
+            }
             for round_ in range(MAX_UNPROCESSED_ROUNDS):
                 response = self._client.batch_get_item(RequestItems=request)
                 items.extend(response.get("Responses", {}).get(self._table, []))

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from runbook.models.config import Sev, Severity
 
-ALERT_SCHEMA = "runbook.alert/v1"
+ALERT_SCHEMA: Literal["runbook.alert/v1"] = "runbook.alert/v1"
 AlertStatus = Literal["firing", "resolved"]
 # Fields copied into SNS message attributes so that subscription filter policies can use them.
 FILTERABLE_FIELDS = ("schema", "status", "severity", "sev", "source", "check", "component")

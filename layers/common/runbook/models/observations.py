@@ -4,7 +4,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from runbook.models.state import HeartbeatRecord
 
@@ -67,6 +67,7 @@ class QueueObservation(_Observation):
     depth: int | None = None
     processed_total: int | None = None
     in_flight: int | None = None
+    details: dict[str, int | bool | str] = Field(default_factory=dict)  # delayed jobs, paused, ...
 
 
 class HeartbeatObservation(_Observation):
