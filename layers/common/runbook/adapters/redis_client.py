@@ -37,5 +37,8 @@ def open_redis(conn: RedisConnection, secrets: SecretLookup, timeout: float) -> 
         retry=Retry(NoBackoff(), 0),
         single_connection_client=True,
         client_name="runbook-probe",
+        # RESP2: PING and the queue reads need nothing newer, and RESP3's HELLO handshake adds round
+        # trips and fails on Redis < 6 and on proxies that do not know it.
+        protocol=2,
         **options,  # type: ignore[arg-type]
     )
