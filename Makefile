@@ -6,8 +6,8 @@ PYTHON313 := $(shell scripts/find-python313)
 ifneq ($(PYTHON313),)
 export UV_PYTHON ?= $(PYTHON313)
 endif
-# sam build looks for python3.13 on PATH: the project venv has it.
-export PATH := $(CURDIR)/.venv/bin:$(PATH)
+# sam build runs pip with a python3.13 found on PATH: the base interpreter has pip, the venv does not.
+export PATH := $(CURDIR)/.venv/bin:$(if $(PYTHON313),$(dir $(PYTHON313)):)$(PATH)
 RUN := $(UV) run --frozen
 PYTEST_ARGS ?=
 

@@ -10,8 +10,8 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
-from samcli.yamlhelper import yaml_parse
 
+from localrun.cfn_yaml import load_template
 from runbook.models.alert import Alert
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -19,7 +19,7 @@ REGION = "eu-west-1"
 
 
 def state_table_properties() -> dict[str, Any]:
-    template = yaml_parse((ROOT / "template.yaml").read_text())
+    template = load_template(ROOT / "template.yaml")
     properties: dict[str, Any] = template["Resources"]["StateTable"]["Properties"]
     return properties
 
@@ -75,7 +75,11 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsStack]:
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     with mock_aws():
-        clients = {s: boto3.client(s, region_name=REGION) for s in ("dynamodb", "sns", "sqs", "ssm", "secretsmanager")}
+        session = boto3.session.Session(region_name=REGION)
+        clients: dict[str, Any] = {
+            s: session.client(s)
+            for s in ("dynamodb", "sns", "sqs", "ssm", "secretsmanager")
+        }
         create_state_table(clients["dynamodb"], "runbook-state")
         topic_arn = clients["sns"].create_topic(Name="runbook-alerts")["TopicArn"]
         inbox_url = clients["sqs"].create_queue(QueueName="alerts-inbox")["QueueUrl"]

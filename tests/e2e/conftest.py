@@ -1,0 +1,206 @@
+"""The built artifact, and the local stand-ins for AWS and for a monitored target.
+
+`sam build` runs once per session for this machine's architecture, into a temporary build dir. Its
+dependency cache lives in the system temp dir (keyed by checkout and architecture, locked against
+concurrent runs), so a second session rebuilds only what changed and nothing lands in the repo.
+AWS is a moto server on 127.0.0.1; the state table is created from template.yaml's StateTable.
+"""
+
+import fcntl
+import hashlib
+import http.server
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from localrun.api import host_architecture
+from moto.server import ThreadedMotoServer
+
+from tests.support.aws import create_state_table
+
+ROOT = Path(__file__).resolve().parents[2]
+REGION = "us-east-1"
+OTHER_ARCHITECTURE = {"x86_64": "arm64", "arm64": "x86_64"}
+
+
+def _python313_with_pip() -> Path:
+    """sam's pip builder needs a python3.13 that has pip; the uv venv has none, its base interpreter has."""
+    candidates = [Path(sys.base_prefix) / "bin" / "python3.13", Path(sys.executable)]
+    found = shutil.which("python3.13")
+    candidates += [Path(found)] if found else []
+    for python in candidates:
+        probe = subprocess.run([python, "-m", "pip", "--version"], capture_output=True, check=False)
+        if python.exists() and probe.returncode == 0:
+            return python
+    pytest.fail("sam build needs python3.13 with pip on PATH; none of " + ", ".join(map(str, candidates)))
+
+
+def _sam() -> str:
+    beside_python = Path(sys.executable).with_name("sam")
+    return str(beside_python) if beside_python.exists() else shutil.which("sam") or "sam"
+
+
+def run_sam(args: list[str], *, cwd: Path, timeout: int = 900) -> subprocess.CompletedProcess[str]:
+    python = _python313_with_pip()
+    env = {**os.environ, "PATH": f"{python.parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    env["SAM_CLI_TELEMETRY"] = "0"
+    return subprocess.run(
+        [_sam(), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def sam_build(build_dir: Path, architecture: str) -> Path:
+    """`sam build` of template.yaml for `architecture`; returns the built template."""
+    checkout = hashlib.sha256(str(ROOT).encode()).hexdigest()[:12]
+    cache_root = Path(tempfile.gettempdir()) / f"runbook-automation-sam-{checkout}-{architecture}"
+    cache_root.mkdir(parents=True, exist_ok=True)
+    # sam keys its cache by the build graph it writes next to the build dir (build.toml); keeping
+    # that file with the cache is what lets a fresh build dir reuse the cached dependencies.
+    graph, session_graph = cache_root / "build.toml", build_dir.parent / "build.toml"
+    with (cache_root / "lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # two sessions must not share a half-written cache
+        build_dir.parent.mkdir(parents=True, exist_ok=True)
+        if graph.exists():
+            shutil.copyfile(graph, session_graph)
+        built = run_sam(
+            [
+                "build",
+                "--template-file",
+                str(ROOT / "template.yaml"),
+                "--build-dir",
+                str(build_dir),
+                "--cache-dir",
+                str(cache_root / "cache"),
+                "--cached",  # its dependency folder is .aws-sam/deps under cwd: cache_root, not the repo
+                "--parallel",
+                "--parameter-overrides",
+                f"Architecture={architecture}",
+            ],
+            cwd=cache_root,
+        )
+        if built.returncode == 0 and session_graph.exists():
+            shutil.copyfile(session_graph, graph)
+    if built.returncode != 0:
+        pytest.fail(f"sam build failed:\n{built.stdout}\n{built.stderr}")
+    return build_dir / "template.yaml"
+
+
+@pytest.fixture(scope="session")
+def built_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return sam_build(tmp_path_factory.mktemp("sam") / "build", host_architecture())
+
+
+# ---------------------------------------------------------------- AWS (moto server)
+@dataclass
+class LocalAws:
+    endpoint: str
+    dynamodb: Any
+    sns: Any
+    sqs: Any
+    table_name: str
+    topic_arn: str
+    inbox_url: str
+
+    def function_env(self) -> dict[str, str]:
+        """What the function needs to talk to this moto server instead of AWS."""
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_REGION": REGION,
+            "AWS_DEFAULT_REGION": REGION,
+            "STATE_TABLE_NAME": self.table_name,
+            "ALERTS_TOPIC_ARN": self.topic_arn,
+        }
+
+    def item(self, pk: str, sk: str) -> dict[str, Any] | None:
+        key = {"pk": {"S": pk}, "sk": {"S": sk}}
+        item: dict[str, Any] | None = self.dynamodb.get_item(
+            TableName=self.table_name, Key=key, ConsistentRead=True
+        ).get("Item")
+        return item
+
+    def published(self) -> list[dict[str, Any]]:
+        """Messages the topic delivered to its SQS subscriber, as the SNS envelopes."""
+        received = self.sqs.receive_message(
+            QueueUrl=self.inbox_url, MaxNumberOfMessages=10, WaitTimeSeconds=1
+        )
+        return [json.loads(m["Body"]) for m in received.get("Messages", [])]
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def local_aws(moto_endpoint: str) -> LocalAws:
+    """A fresh table, topic and subscriber queue per test on the shared moto server."""
+    session = boto3.session.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
+    )
+    dynamodb = session.client("dynamodb", endpoint_url=moto_endpoint)
+    sns = session.client("sns", endpoint_url=moto_endpoint)
+    sqs = session.client("sqs", endpoint_url=moto_endpoint)
+    suffix = uuid.uuid4().hex[:8]
+    table_name = f"runbook-state-{suffix}"
+    create_state_table(dynamodb, table_name)
+    topic_arn = sns.create_topic(Name=f"runbook-alerts-{suffix}")["TopicArn"]
+    inbox_url = sqs.create_queue(QueueName=f"alerts-inbox-{suffix}")["QueueUrl"]
+    inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=inbox_arn)
+    return LocalAws(moto_endpoint, dynamodb, sns, sqs, table_name, topic_arn, inbox_url)
+
+
+# ---------------------------------------------------------------- a monitored target
+_ROUTES = {"/ok": (200, b'{"status":"ok"}'), "/down": (500, b'{"status":"error"}')}
+
+
+class _TargetHandler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        status, body = _ROUTES.get(self.path, (404, b"{}"))
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # keep the test output for the function's own logs
+
+
+@pytest.fixture(scope="session")
+def target_url() -> Iterator[str]:
+    """http://127.0.0.1:<port>: /ok answers 200 {"status":"ok"}, /down answers 500."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _TargetHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def closed_url() -> str:
+    """A loopback URL nothing listens on: vendor APIs point there so that nothing leaves the machine."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"

@@ -1,0 +1,215 @@
+"""`sam build`, then the events of events/ through the built functions, isolated as in Lambda.
+
+A packaging mistake (a dependency missing from the CommonLayer, a wrong handler path, a config file
+that is not shipped, native wheels for the wrong architecture) fails here, not after deploying.
+"""
+
+import json
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from localrun import InvokeResult, invoke
+from localrun.api import host_architecture
+from localrun.cfn_yaml import load_template
+
+from tests.e2e.conftest import OTHER_ARCHITECTURE, REGION, ROOT, LocalAws, run_sam, sam_build
+
+pytestmark = pytest.mark.e2e
+
+EVENTS = sorted(p for p in (ROOT / "events").glob("*/*.json"))
+ELF_MACHINE = {62: "x86_64", 183: "arm64"}  # e_machine of x86-64 and AArch64 ELF files
+
+
+def function_for(event: Path) -> str:
+    """events/<dir>/x.json belongs to the function whose CodeUri is functions/<dir>/."""
+    resources = load_template(ROOT / "template.yaml")["Resources"]
+    for logical_id, resource in resources.items():
+        code_uri = resource.get("Properties", {}).get("CodeUri", "")
+        if resource["Type"] == "AWS::Serverless::Function" and Path(code_uri).name == event.parent.name:
+            return str(logical_id)
+    raise AssertionError(f"no function has CodeUri functions/{event.parent.name}/ for {event}")
+
+
+def loopback_config(tmp_path: Path, target_url: str) -> Path:
+    config = tmp_path / "runbook.yaml"
+    config.write_text(
+        f"""\
+version: 1
+checks:
+  - name: local-ok
+    kind: http
+    url: {target_url}/ok
+    expect: {{json: {{status: ok}}}}
+    failure_threshold: 1
+  - name: local-down
+    kind: http
+    url: {target_url}/down
+    failure_threshold: 1
+    timeout: 2s
+"""
+    )
+    return config
+
+
+def run_event(
+    built_template: Path, event: Path, aws: LocalAws, closed_url: str, extra_env: dict[str, str] | None = None
+) -> InvokeResult:
+    env = {
+        **aws.function_env(),
+        # Vendor APIs answer nothing here: an e2e run must never page anybody.
+        "PAGERDUTY_EVENTS_URL": closed_url,
+        "PAGERDUTY_API_URL": closed_url,
+        "STATUSPAGE_API_URL": closed_url,
+        **(extra_env or {}),
+    }
+    # host_env={}: nothing of the developer's shell (AWS_PROFILE, ...) reaches the function.
+    return invoke(built_template, function_for(event), json.loads(event.read_text()), env, host_env={})
+
+
+def emf_metrics(logs: str) -> list[dict[str, Any]]:
+    """The CloudWatch embedded-metric-format records the function printed."""
+    records = []
+    for line in logs.splitlines():
+        if line.startswith("{") and '"_aws"' in line:
+            records.append(json.loads(line))
+    return records
+
+
+def test_the_template_validates_with_the_linter(tmp_path: Path) -> None:
+    result = run_sam(["validate", "--lint", "--template-file", str(ROOT / "template.yaml")], cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("event", EVENTS, ids=lambda p: str(p.relative_to(ROOT / "events")))
+def test_every_sample_event_is_accepted_by_the_built_function(
+    event: Path, built_template: Path, local_aws: LocalAws, closed_url: str, target_url: str, tmp_path: Path
+) -> None:
+    # A scheduled probe run would probe the shipped config's placeholder hosts; it gets loopback
+    # targets instead. Every other event runs with the config the ConfigLayer ships.
+    extra = {}
+    if event.name == "schedule.json":
+        extra["RUNBOOK_CONFIG"] = str(loopback_config(tmp_path, target_url))
+    result = run_event(built_template, event, local_aws, closed_url, extra)
+    payload = result.raise_for_error()
+    assert isinstance(payload, dict), payload
+    assert "rejected" not in payload, payload
+
+
+def test_scheduled_run_probes_publishes_the_transition_and_keeps_state(
+    built_template: Path, local_aws: LocalAws, closed_url: str, target_url: str, tmp_path: Path
+) -> None:
+    config = loopback_config(tmp_path, target_url)
+    event = ROOT / "events/health_probe/schedule.json"
+    result = run_event(built_template, event, local_aws, closed_url, {"RUNBOOK_CONFIG": str(config)})
+
+    summary = result.raise_for_error()
+    assert (summary["checks"], summary["passed"], summary["failed"]) == (2, 1, 1)
+    assert [f["check"] for f in summary["failing"]] == ["local-down"]
+    assert summary["went_down"] == ["local-down"]
+    assert summary["alerts_published"] == 1
+
+    (envelope,) = local_aws.published()
+    alert = json.loads(envelope["Message"])
+    assert (alert["schema"], alert["check"], alert["status"]) == ("runbook.alert/v1", "local-down", "firing")
+
+    down = local_aws.item("check#local-down", "state")
+    assert down is not None
+    assert json.loads(down["state"]["S"])["status"] == "down"
+    assert local_aws.item("check#local-ok", "state") is not None
+
+    # The template's ProbeHeartbeatAlarm watches exactly this metric: name, namespace, dimension.
+    (probe_run,) = [r for r in emf_metrics(result.logs) if "ProbeRun" in r]
+    (directive,) = probe_run["_aws"]["CloudWatchMetrics"]
+    assert directive["Namespace"] == "RunbookAutomation"
+    assert probe_run["service"] == "runbook-automation"
+    assert ["service"] in directive["Dimensions"]
+
+
+def test_heartbeat_is_recorded_against_the_shipped_config(
+    built_template: Path, local_aws: LocalAws, closed_url: str
+) -> None:
+    shipped = load_template(built_template)["Resources"]["ConfigLayer"]["Properties"]["ContentUri"]
+    assert (built_template.parent / shipped / "runbook.yaml").is_file(), "no runbook.yaml in the ConfigLayer"
+
+    event = ROOT / "events/health_probe/heartbeat.json"
+    outcome = run_event(built_template, event, local_aws, closed_url).raise_for_error()
+    assert outcome["check"] == "web-app-synthetic"
+    assert outcome["accepted"] is True, outcome["reason"]
+
+    record = local_aws.item("heartbeat#web-app-synthetic", "latest")
+    assert record is not None
+    assert record["status"]["S"] == "pass"
+    assert record["summary"]["S"] == "e2e 42/42 passed, Lighthouse 96"
+    assert "last_pass_at" in record
+
+
+def _elf_architectures(layer_dir: Path) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for path in layer_dir.rglob("*.so*"):
+        if not path.is_file():
+            continue
+        header = path.read_bytes()[:20]
+        if header[:4] == b"\x7fELF":
+            machine = ELF_MACHINE.get(int.from_bytes(header[18:20], "little"), "other")
+            found.setdefault(machine, set()).add(str(path.relative_to(layer_dir)))
+    return found
+
+
+@pytest.mark.parametrize("which", ["host", "other"])
+def test_common_layer_has_native_code_for_its_architecture_only(
+    which: str, built_template: Path, tmp_path: Path
+) -> None:
+    architecture = host_architecture() if which == "host" else OTHER_ARCHITECTURE[host_architecture()]
+    if which == "host":
+        layer_dir = built_template.parent / "CommonLayer"
+    else:  # what `sam deploy` ships when the stack's architecture is not this machine's
+        layer_dir = sam_build(tmp_path / "build", architecture).parent / "CommonLayer"
+    found = _elf_architectures(layer_dir)
+    assert set(found) == {architecture}, {arch: sorted(files)[:5] for arch, files in found.items()}
+    wrong_tag = OTHER_ARCHITECTURE[architecture].replace("arm64", "aarch64")
+    assert not [p for p in layer_dir.rglob(f"*{wrong_tag}*")], f"files tagged {wrong_tag} in {layer_dir}"
+
+
+def test_scheduled_run_reaches_postgres_and_redis_with_secrets_from_ssm(
+    built_template: Path, local_aws: LocalAws, closed_url: str, tmp_path: Path, postgres_server, redis_password
+) -> None:
+    """psycopg's and redis-py's native code, and Powertools Parameters, work from the built layer."""
+    ssm = boto3.client(
+        "ssm", endpoint_url=local_aws.endpoint, region_name=REGION,
+        aws_access_key_id="testing", aws_secret_access_key="testing",
+    )
+    ssm.put_parameter(Name="/runbook/e2e/pg", Value=postgres_server.password, Type="SecureString", Overwrite=True)
+    ssm.put_parameter(Name="/runbook/e2e/redis", Value=redis_password.password, Type="SecureString", Overwrite=True)
+    config = tmp_path / "runbook.yaml"
+    config.write_text(
+        f"""\
+checks:
+  - name: e2e-postgres
+    kind: postgres
+    host: {postgres_server.host}
+    port: {postgres_server.port}
+    dbname: {postgres_server.dbname}
+    user: {postgres_server.user}
+    password: {{ssm: /runbook/e2e/pg}}
+    sslmode: disable
+    query: select 1
+  - name: e2e-redis
+    kind: redis
+    host: {redis_password.host}
+    port: {redis_password.port}
+    password: {{ssm: /runbook/e2e/redis}}
+  - name: e2e-queue
+    kind: queue
+    backend: bullmq
+    redis: {{host: {redis_password.host}, port: {redis_password.port}, password: {{ssm: /runbook/e2e/redis}}}}
+    queue: emails
+"""
+    )
+    event = ROOT / "events/health_probe/schedule.json"
+    summary = run_event(
+        built_template, event, local_aws, closed_url, {"RUNBOOK_CONFIG": str(config)}
+    ).raise_for_error()
+    assert summary["failing"] == []
+    assert (summary["checks"], summary["passed"]) == (3, 3)

@@ -1,0 +1,198 @@
+"""Contracts of template.yaml that other code, the operators and DESIGN.md rely on."""
+
+import ast
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from localrun.cfn_yaml import load_template
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = load_template(ROOT / "template.yaml")
+RESOURCES: dict[str, Any] = TEMPLATE["Resources"]
+FUNCTIONS = {k: v for k, v in RESOURCES.items() if v["Type"] == "AWS::Serverless::Function"}
+GLOBAL_ENV = TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]
+# The flags that make `uv export` print exactly layers/common/requirements.txt (`make requirements`).
+UV_EXPORT = [
+    "export",
+    "--format",
+    "requirements.txt",
+    "--frozen",
+    "--no-dev",
+    "--no-hashes",
+    "--no-emit-project",
+    "--no-header",
+]
+
+
+def _statements(function: dict[str, Any]) -> list[dict[str, Any]]:
+    return [s for policy in function["Properties"].get("Policies", []) for s in policy["Statement"]]
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+@pytest.mark.parametrize(
+    ("logical_id", "resource_type"),
+    [
+        ("HealthProbeFunction", "AWS::Serverless::Function"),
+        ("CommonLayer", "AWS::Serverless::LayerVersion"),
+        ("ConfigLayer", "AWS::Serverless::LayerVersion"),
+        ("StateTable", "AWS::DynamoDB::Table"),
+        ("AlertsTopic", "AWS::SNS::Topic"),
+        ("AlertsTopicKey", "AWS::KMS::Key"),
+        ("DeadLetterQueue", "AWS::SQS::Queue"),
+        ("HeartbeatPublisherPolicy", "AWS::IAM::ManagedPolicy"),
+        ("ProbeHeartbeatAlarm", "AWS::CloudWatch::Alarm"),
+        ("DeadLetterQueueAlarm", "AWS::CloudWatch::Alarm"),
+    ],
+)
+def test_logical_ids_are_the_documented_ones(logical_id: str, resource_type: str) -> None:
+    assert RESOURCES[logical_id]["Type"] == resource_type
+
+
+@pytest.mark.parametrize("logical_id", sorted(FUNCTIONS))
+def test_handler_exists_on_disk(logical_id: str) -> None:
+    props = FUNCTIONS[logical_id]["Properties"]
+    module, _, name = props["Handler"].rpartition(".")
+    source = ROOT / props["CodeUri"] / (module.replace(".", "/") + ".py")
+    assert source.is_file(), f"{logical_id}: {source} does not exist"
+    defined = {n.name for n in ast.parse(source.read_text()).body if isinstance(n, ast.FunctionDef)}
+    assert name in defined, f"{logical_id}: {source} defines no function {name}"
+
+
+def test_functions_follow_the_naming_contract() -> None:
+    for logical_id, function in FUNCTIONS.items():
+        props = function["Properties"]
+        assert props["Handler"] == "app.lambda_handler", logical_id
+        assert props["CodeUri"].startswith("functions/"), logical_id
+
+
+@pytest.mark.parametrize("logical_id", sorted(FUNCTIONS))
+def test_function_policies_name_real_resources(logical_id: str) -> None:
+    statements = _statements(FUNCTIONS[logical_id])
+    assert statements, f"{logical_id} has no inline policy"
+    for statement in statements:
+        assert "*" not in _as_list(statement["Resource"]), statement.get("Sid")
+        assert not any(a == "*" or a.endswith(":*") for a in _as_list(statement["Action"])), statement.get(
+            "Sid"
+        )
+
+
+def test_probe_may_use_the_table_but_not_scan_or_delete_it() -> None:
+    table = next(s for s in _statements(FUNCTIONS["HealthProbeFunction"]) if s["Sid"] == "StateTable")
+    assert table["Resource"] == {"Fn::GetAtt": ["StateTable", "Arn"]}
+    assert set(table["Action"]) == {
+        "dynamodb:GetItem",
+        "dynamodb:BatchGetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:Query",
+    }
+
+
+def test_secrets_are_scoped_by_the_path_prefix() -> None:
+    statements = {s["Sid"]: s for s in _statements(FUNCTIONS["HealthProbeFunction"])}
+    assert "parameter/${SecretsPathPrefix}*" in statements["ReadParameters"]["Resource"]["Fn::Sub"]
+    assert "secret:${SecretsPathPrefix}*" in statements["ReadSecrets"]["Resource"]["Fn::Sub"]
+
+
+def test_state_table_schema() -> None:
+    table = RESOURCES["StateTable"]
+    props = table["Properties"]
+    assert props["KeySchema"] == [
+        {"AttributeName": "pk", "KeyType": "HASH"},
+        {"AttributeName": "sk", "KeyType": "RANGE"},
+    ]
+    assert {(a["AttributeName"], a["AttributeType"]) for a in props["AttributeDefinitions"]} == {
+        ("pk", "S"),
+        ("sk", "S"),
+    }
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["TimeToLiveSpecification"] == {"AttributeName": "expiration", "Enabled": True}
+    assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+    assert props["SSESpecification"]["SSEEnabled"] is True
+    assert table["DeletionPolicy"] == table["UpdateReplacePolicy"] == "Retain"
+
+
+def test_alerts_topic_uses_a_customer_managed_key_that_alarms_can_use() -> None:
+    assert RESOURCES["AlertsTopic"]["Properties"]["KmsMasterKeyId"] == {"Ref": "AlertsTopicKey"}
+    key = RESOURCES["AlertsTopicKey"]["Properties"]
+    assert key["EnableKeyRotation"] is True
+    services = {
+        service
+        for statement in key["KeyPolicy"]["Statement"]
+        for service in _as_list(statement["Principal"].get("Service", []))
+    }
+    assert {"cloudwatch.amazonaws.com", "events.amazonaws.com"} <= services
+
+
+@pytest.mark.parametrize("logical_id", sorted(FUNCTIONS))
+def test_each_function_logs_to_its_own_group_with_retention(logical_id: str) -> None:
+    log_group = FUNCTIONS[logical_id]["Properties"]["LoggingConfig"]["LogGroup"]
+    group = RESOURCES[log_group["Ref"]]
+    assert group["Type"] == "AWS::Logs::LogGroup"
+    assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+
+
+@pytest.mark.parametrize("logical_id", sorted(FUNCTIONS))
+def test_failed_async_invocations_go_to_the_dead_letter_queue(logical_id: str) -> None:
+    config = FUNCTIONS[logical_id]["Properties"]["EventInvokeConfig"]
+    assert 0 <= config["MaximumRetryAttempts"] <= 2
+    assert 60 <= config["MaximumEventAgeInSeconds"] <= 21600
+    assert config["DestinationConfig"]["OnFailure"]["Destination"] == {
+        "Fn::GetAtt": ["DeadLetterQueue", "Arn"]
+    }
+
+
+def test_globals_carry_the_powertools_and_resource_settings() -> None:
+    assert GLOBAL_ENV["POWERTOOLS_SERVICE_NAME"] == "runbook-automation"
+    assert GLOBAL_ENV["POWERTOOLS_METRICS_NAMESPACE"] == "RunbookAutomation"
+    assert GLOBAL_ENV["POWERTOOLS_LOG_LEVEL"] == {"Ref": "LogLevel"}
+    assert GLOBAL_ENV["ALERTS_TOPIC_ARN"] == {"Ref": "AlertsTopic"}
+    assert GLOBAL_ENV["STATE_TABLE_NAME"] == {"Ref": "StateTable"}
+    globals_ = TEMPLATE["Globals"]["Function"]
+    assert globals_["Runtime"] == "python3.13"
+    assert globals_["Layers"] == [{"Ref": "CommonLayer"}, {"Ref": "ConfigLayer"}]
+
+
+def test_heartbeat_alarm_watches_what_the_probe_emits() -> None:
+    alarm = RESOURCES["ProbeHeartbeatAlarm"]["Properties"]
+    assert (alarm["Namespace"], alarm["MetricName"]) == (
+        GLOBAL_ENV["POWERTOOLS_METRICS_NAMESPACE"],
+        "ProbeRun",
+    )
+    assert alarm["Dimensions"] == [{"Name": "service", "Value": GLOBAL_ENV["POWERTOOLS_SERVICE_NAME"]}]
+    assert alarm["TreatMissingData"] == "breaching"  # a prober that stopped sends nothing
+    assert alarm["AlarmActions"] == alarm["OKActions"] == [{"Ref": "AlertsTopic"}]
+
+
+def test_heartbeat_publishers_may_only_send_heartbeats() -> None:
+    (statement,) = RESOURCES["HeartbeatPublisherPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Action"] == "events:PutEvents"
+    assert statement["Condition"]["StringEquals"]["events:source"] == "runbook.heartbeat"
+    rule = FUNCTIONS["HealthProbeFunction"]["Properties"]["Events"]["Heartbeat"]["Properties"]["Pattern"]
+    assert rule == {"source": ["runbook.heartbeat"], "detail-type": ["Heartbeat"]}
+
+
+def test_outputs() -> None:
+    assert {
+        "AlertsTopicArn",
+        "StateTableName",
+        "DeadLetterQueueUrl",
+        "HealthProbeFunctionName",
+        "HeartbeatPublisherPolicyArn",
+    } <= set(TEMPLATE["Outputs"])
+
+
+def test_layer_requirements_are_exported_from_the_lock() -> None:
+    uv = os.environ.get("UV") or shutil.which("uv")
+    if uv is None:
+        pytest.skip("uv is not on PATH")
+    exported = subprocess.run([uv, *UV_EXPORT], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    current = (ROOT / "layers/common/requirements.txt").read_text()
+    assert current == exported, "layers/common/requirements.txt is stale: run `make requirements`"
