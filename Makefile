@@ -12,7 +12,7 @@ RUN := $(UV) run --frozen
 PYTEST_ARGS ?=
 
 .PHONY: help dev run lint format typecheck template test unit integration e2e bench bench-short \
-        build deploy schema requirements clean
+        build build-local deploy schema requirements clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
@@ -61,6 +61,10 @@ bench-short: dev  ## the same, small, as CI runs it
 
 build: dev  ## sam build (arm64, as deployed)
 	$(RUN) sam build
+
+HOST_ARCH := $(if $(filter aarch64 arm64,$(shell uname -m)),arm64,x86_64)
+build-local: dev  ## sam build for this machine's architecture, for runbook-local invoke
+	$(RUN) sam build --parameter-overrides Architecture=$(HOST_ARCH)
 
 deploy: build  ## sam deploy (first time: sam deploy --guided)
 	$(RUN) sam deploy

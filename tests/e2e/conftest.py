@@ -25,9 +25,9 @@ from typing import Any
 
 import boto3
 import pytest
-from localrun.api import host_architecture
 from moto.server import ThreadedMotoServer
 
+from localrun.api import host_architecture
 from tests.support.aws import create_state_table
 
 ROOT = Path(__file__).resolve().parents[2]

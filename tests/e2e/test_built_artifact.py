@@ -10,10 +10,10 @@ from typing import Any
 
 import boto3
 import pytest
+
 from localrun import InvokeResult, invoke
 from localrun.api import host_architecture
 from localrun.cfn_yaml import load_template
-
 from tests.e2e.conftest import OTHER_ARCHITECTURE, REGION, ROOT, LocalAws, run_sam, sam_build
 
 pytestmark = pytest.mark.e2e
@@ -173,15 +173,27 @@ def test_common_layer_has_native_code_for_its_architecture_only(
 
 
 def test_scheduled_run_reaches_postgres_and_redis_with_secrets_from_ssm(
-    built_template: Path, local_aws: LocalAws, closed_url: str, tmp_path: Path, postgres_server, redis_password
+    built_template: Path,
+    local_aws: LocalAws,
+    closed_url: str,
+    tmp_path: Path,
+    postgres_server,
+    redis_password,
 ) -> None:
     """psycopg's and redis-py's native code, and Powertools Parameters, work from the built layer."""
     ssm = boto3.client(
-        "ssm", endpoint_url=local_aws.endpoint, region_name=REGION,
-        aws_access_key_id="testing", aws_secret_access_key="testing",
+        "ssm",
+        endpoint_url=local_aws.endpoint,
+        region_name=REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
     )
-    ssm.put_parameter(Name="/runbook/e2e/pg", Value=postgres_server.password, Type="SecureString", Overwrite=True)
-    ssm.put_parameter(Name="/runbook/e2e/redis", Value=redis_password.password, Type="SecureString", Overwrite=True)
+    ssm.put_parameter(
+        Name="/runbook/e2e/pg", Value=postgres_server.password, Type="SecureString", Overwrite=True
+    )
+    ssm.put_parameter(
+        Name="/runbook/e2e/redis", Value=redis_password.password, Type="SecureString", Overwrite=True
+    )
     config = tmp_path / "runbook.yaml"
     config.write_text(
         f"""\

@@ -10,8 +10,15 @@ NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
 def alert(i: int, status: str = "firing") -> Alert:
     return Alert(
-        key=f"health-probe/c{i}", status=status, severity="critical", sev="SEV1", summary=f"c{i} is DOWN",
-        source="health-probe", check=f"c{i}", component="api", observed_at=NOW,
+        key=f"health-probe/c{i}",
+        status=status,
+        severity="critical",
+        sev="SEV1",
+        summary=f"c{i} is DOWN",
+        source="health-probe",
+        check=f"c{i}",
+        component="api",
+        observed_at=NOW,
     )
 
 

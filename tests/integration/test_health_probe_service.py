@@ -54,7 +54,9 @@ def make_deps(aws):
             config=parse_config(config_text),
             store=store or StateStore(aws.dynamodb, aws.table_name),
             topic=AlertsTopic(aws.sns, topic_arn or aws.topic_arn),
-            secrets=SecretResolver(SSMProvider(boto3_client=aws.ssm), SecretsProvider(boto3_client=aws.secretsmanager)),
+            secrets=SecretResolver(
+                SSMProvider(boto3_client=aws.ssm), SecretsProvider(boto3_client=aws.secretsmanager)
+            ),
             reporter=RecordingReporter(),
             now=Clock(),
         )

@@ -39,7 +39,9 @@ def store(aws):
 
 
 def test_a_pass_is_recorded(store):
-    trigger = parse_probe_trigger(heartbeat_event({"check": "web-app-synthetic", "status": "pass", "summary": "ok"}))
+    trigger = parse_probe_trigger(
+        heartbeat_event({"check": "web-app-synthetic", "status": "pass", "summary": "ok"})
+    )
     outcome = record_heartbeat(trigger.detail, CONFIG, store, received_at=trigger.time)  # type: ignore[union-attr]
     assert outcome.accepted
     record = store.load_heartbeats(["web-app-synthetic"])["web-app-synthetic"]
@@ -64,12 +66,16 @@ def test_a_report_dated_in_the_future_is_recorded_at_arrival(store):
 
 
 def test_a_long_summary_is_cut(store):
-    record_heartbeat(HeartbeatReport(check="web-app-synthetic", status="fail", summary="x" * 1500), CONFIG, store, NOW)
+    record_heartbeat(
+        HeartbeatReport(check="web-app-synthetic", status="fail", summary="x" * 1500), CONFIG, store, NOW
+    )
     assert len(store.load_heartbeats(["web-app-synthetic"])["web-app-synthetic"].summary) == 500
 
 
 def test_events_of_other_shapes_are_rejected_with_what_was_expected():
-    with pytest.raises(RejectedEventError, match="expected an EventBridge Scheduled Event or a runbook.heartbeat"):
+    with pytest.raises(
+        RejectedEventError, match="expected an EventBridge Scheduled Event or a runbook.heartbeat"
+    ):
         parse_probe_trigger({"Records": [{"EventSource": "aws:sns"}]})
     with pytest.raises(RejectedEventError, match="status"):
         parse_probe_trigger(heartbeat_event({"check": "web-app-synthetic", "status": "green"}))

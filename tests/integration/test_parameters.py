@@ -26,7 +26,9 @@ def test_resolves_ssm_secret_and_json_key(resolver):
 def test_values_are_cached_between_runs(resolver, aws):
     ref = SsmParameterRef(ssm="/runbook/redis/password")
     resolver.resolve(ref)
-    aws.ssm.put_parameter(Name="/runbook/redis/password", Value="rotated", Type="SecureString", Overwrite=True)
+    aws.ssm.put_parameter(
+        Name="/runbook/redis/password", Value="rotated", Type="SecureString", Overwrite=True
+    )
     assert resolver.resolve(ref) == "s3cr3t-redis"
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+
 from runbook.adapters.probes.base import ProbeEnvironment
 from runbook.adapters.probes.postgres import PostgresProbe
 from runbook.models.config import PostgresCheck, ProbeSettings
@@ -24,7 +25,6 @@ from runbook.models.results import Outcome
 from runbook.models.secrets import SecretsManagerRef
 from runbook.models.state import CheckState
 from runbook.services.conditions import postgres as condition
-
 from tests.support.postgres_server import (
     PostgresInfo,
     PostgresServer,

@@ -12,6 +12,7 @@ import redis
 from botocore.config import Config
 from botocore.stub import Stubber
 from moto import mock_aws
+
 from runbook.adapters.probes.base import ProbeEnvironment
 from runbook.adapters.probes.queue import QueueProbe
 from runbook.adapters.probes.queue_sqs import QueueUrlError, region_of
@@ -21,7 +22,6 @@ from runbook.models.results import Outcome
 from runbook.models.secrets import SsmParameterRef
 from runbook.models.state import CheckState, QueueSample
 from runbook.services.conditions.queue import evaluate
-
 from tests.support.redis_server import RedisInfo
 from tests.support.secrets import StaticSecrets
 

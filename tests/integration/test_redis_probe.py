@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
 from runbook.adapters.probes.base import ProbeEnvironment
 from runbook.adapters.probes.redis import RedisProbe
 from runbook.models.config import ProbeSettings, RedisCheck
@@ -18,7 +19,6 @@ from runbook.models.results import Outcome
 from runbook.models.secrets import SsmParameterRef
 from runbook.models.state import CheckState
 from runbook.services.conditions import redis as condition
-
 from tests.support.redis_server import RedisInfo, make_tls_files
 from tests.support.secrets import StaticSecrets
 

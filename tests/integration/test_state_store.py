@@ -23,11 +23,22 @@ def test_unknown_checks_load_as_absent_and_get_as_fresh(store):
 
 def test_save_and_load_round_trip_with_samples_and_pending_alert(store):
     alert = Alert(
-        key="health-probe/q", status="firing", severity="critical", sev="SEV2", summary="q is DOWN",
-        source="health-probe", check="q", component="workers", observed_at=NOW,
+        key="health-probe/q",
+        status="firing",
+        severity="critical",
+        sev="SEV2",
+        summary="q is DOWN",
+        source="health-probe",
+        check="q",
+        component="workers",
+        observed_at=NOW,
     )
     state = CheckState(
-        check="q", status="down", failures=2, changed_at=NOW, pending_alert=alert,
+        check="q",
+        status="down",
+        failures=2,
+        changed_at=NOW,
+        pending_alert=alert,
         samples=[QueueSample(at=NOW, depth=150, processed_total=10)],
     )
     saved = store.save_state(state)

@@ -52,7 +52,9 @@ class AwsStack:
         """Drain the subscribed queue: each alert with the message attributes SNS delivered."""
         received: list[tuple[Alert, dict[str, str]]] = []
         for _ in range(100):  # bounded: 10 messages per receive
-            messages = self.sqs.receive_message(QueueUrl=self.inbox_url, MaxNumberOfMessages=10).get("Messages", [])
+            messages = self.sqs.receive_message(QueueUrl=self.inbox_url, MaxNumberOfMessages=10).get(
+                "Messages", []
+            )
             if not messages:
                 break
             for message in messages:
@@ -77,8 +79,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsStack]:
     with mock_aws():
         session = boto3.session.Session(region_name=REGION)
         clients: dict[str, Any] = {
-            s: session.client(s)
-            for s in ("dynamodb", "sns", "sqs", "ssm", "secretsmanager")
+            s: session.client(s) for s in ("dynamodb", "sns", "sqs", "ssm", "secretsmanager")
         }
         create_state_table(clients["dynamodb"], "runbook-state")
         topic_arn = clients["sns"].create_topic(Name="runbook-alerts")["TopicArn"]

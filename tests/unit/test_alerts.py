@@ -43,8 +43,19 @@ def test_firing_and_resolved_share_one_stable_key():
 
 def test_alert_message_carries_the_v1_contract_fields():
     message = check_alert(CHECK, FAILED, "down", CheckState(check=CHECK.name)).to_message()
-    for field in ("schema", "key", "status", "severity", "sev", "summary", "source", "check", "component",
-                  "observed_at", "details"):
+    for field in (
+        "schema",
+        "key",
+        "status",
+        "severity",
+        "sev",
+        "summary",
+        "source",
+        "check",
+        "component",
+        "observed_at",
+        "details",
+    ):
         assert field in message
     assert message["schema"] == "runbook.alert/v1"
     assert message["severity"] == "critical"

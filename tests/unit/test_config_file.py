@@ -101,7 +101,10 @@ def test_password_in_url_is_refused():
 
 
 def test_bad_names_and_duplicate_names():
-    assert "is not a valid name" in problems("checks:\n  - {name: Bad Name, kind: http, url: 'https://a.example.com/'}\n")[0]
+    assert (
+        "is not a valid name"
+        in problems("checks:\n  - {name: Bad Name, kind: http, url: 'https://a.example.com/'}\n")[0]
+    )
     twice = problems(
         "checks:\n  - {name: a, kind: http, url: 'https://a.example.com/'}\n"
         "  - {name: a, kind: http, url: 'https://b.example.com/'}\n"
@@ -114,7 +117,9 @@ def test_invalid_defaults_are_reported_once_at_defaults():
         "defaults: {timeout: soon}\nchecks:\n  - {name: a, kind: http, url: 'https://a.example.com/'}\n"
         "  - {name: b, kind: http, url: 'https://b.example.com/'}\n"
     )
-    assert found == ["line 1: defaults.timeout: expected a duration like \"200ms\", \"5s\" or \"15m\", got 'soon'"]
+    assert found == [
+        'line 1: defaults.timeout: expected a duration like "200ms", "5s" or "15m", got \'soon\''
+    ]
 
 
 def test_yaml_syntax_error_has_line_and_column():

@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+
 from runbook.adapters.probes.base import ProbeEnvironment
 from runbook.adapters.probes.heartbeat import HeartbeatProbe
 from runbook.models.config import HeartbeatCheck, ProbeSettings
@@ -11,7 +12,6 @@ from runbook.models.observations import HeartbeatObservation
 from runbook.models.results import Outcome
 from runbook.models.state import CheckState, HeartbeatRecord
 from runbook.services.conditions.heartbeat import MAX_SUMMARY_CHARS, duration_text, evaluate
-
 from tests.support.secrets import StaticSecrets
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)

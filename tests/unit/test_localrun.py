@@ -10,13 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from samcli.lib.providers.sam_function_provider import SamFunctionProvider  # type: ignore[import-untyped]
+from samcli.lib.providers.sam_stack_provider import SamLocalStackProvider  # type: ignore[import-untyped]
+
 from localrun import InvokeError, TemplateError, invoke, runner
 from localrun.cfn_yaml import load_template
 from localrun.cli import main
 from localrun.function import merge_globals, read_function
 from localrun.intrinsics import Resolver, Unresolved
-from samcli.lib.providers.sam_function_provider import SamFunctionProvider  # type: ignore[import-untyped]
-from samcli.lib.providers.sam_stack_provider import SamLocalStackProvider  # type: ignore[import-untyped]
 
 TEMPLATE = """\
 AWSTemplateFormatVersion: "2010-09-09"

@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+
 from runbook.models.config import PostgresCheck
 from runbook.models.observations import FailureKind, PostgresObservation, ProbeFailure
 from runbook.models.results import CheckResult, Outcome

@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+
 from runbook.models.config import BullmqQueueCheck, RedisListQueueCheck, SqsQueueCheck
 from runbook.models.observations import FailureKind, ProbeFailure, QueueObservation
 from runbook.models.results import Outcome

@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+
 from runbook.models.config import RedisCheck
 from runbook.models.observations import FailureKind, ProbeFailure, RedisObservation
 from runbook.models.results import CheckResult, Outcome

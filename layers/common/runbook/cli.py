@@ -1,9 +1,9 @@
 """`runbook`: the runbook's checks from a terminal, without AWS Lambda.
 
-    runbook check --config config/examples/local.yaml     run every check once, print a table
-    runbook validate --config config/runbook.yaml         validate a config, list its checks
-    runbook schema                                         print the config's JSON Schema
-    runbook heartbeat --check web-app-synthetic --status pass --summary "42/42 passed"
+runbook check --config config/examples/local.yaml     run every check once, print a table
+runbook validate --config config/runbook.yaml         validate a config, list its checks
+runbook schema                                         print the config's JSON Schema
+runbook heartbeat --check web-app-synthetic --status pass --summary "42/42 passed"
 """
 
 import argparse
@@ -97,7 +97,9 @@ def _table(results: list[CheckResult]) -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="runbook", description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="runbook", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     commands = parser.add_subparsers(required=True, metavar="command")
 
     check = commands.add_parser("check", help="run every check of a config once against the real targets")

@@ -95,9 +95,9 @@ def _walk(
     keys: list[int | str] = []
     parts = _without_union_tags(loc, data)
     for part in parts:
-        if isinstance(data, dict) and part in data:
-            data = data[part]
-        elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
+        if (isinstance(data, dict) and part in data) or (
+            isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data)
+        ):
             data = data[part]
         else:
             keys.append(part)  # a missing or unknown key: named in the message, line of its parent

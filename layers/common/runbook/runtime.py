@@ -21,7 +21,8 @@ def _sqs_client(region: str) -> Any:
 
 def secret_resolver() -> SecretResolver:
     return SecretResolver(
-        SSMProvider(boto3_client=aws_client("ssm")), SecretsProvider(boto3_client=aws_client("secretsmanager"))
+        SSMProvider(boto3_client=aws_client("ssm")),
+        SecretsProvider(boto3_client=aws_client("secretsmanager")),
     )
 
 

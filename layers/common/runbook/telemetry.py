@@ -49,4 +49,6 @@ def record_rejected_event(reason: str) -> None:
 
 def record_heartbeat(check: str, accepted: bool, reason: str) -> None:
     logger.info("heartbeat report", extra={"check": check, "accepted": accepted, "reason": reason})
-    metrics.add_metric(name="HeartbeatAccepted" if accepted else "HeartbeatRejected", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(
+        name="HeartbeatAccepted" if accepted else "HeartbeatRejected", unit=MetricUnit.Count, value=1
+    )

@@ -20,8 +20,10 @@ class AlertsTopic:
             batch = alerts[start : start + PUBLISH_BATCH_LIMIT]
             entries = [_entry(str(i), alert) for i, alert in enumerate(batch)]
             try:
-                response = self._client.publish_batch(TopicArn=self._topic_arn, PublishBatchRequestEntries=entries)
-            except Exception as error:  # noqa: BLE001 - the outbox keeps them; the reason is logged
+                response = self._client.publish_batch(
+                    TopicArn=self._topic_arn, PublishBatchRequestEntries=entries
+                )
+            except Exception as error:
                 failed += [(alert, f"{type(error).__name__}: {error}") for alert in batch]
                 continue
             for failure in response.get("Failed", []):
@@ -35,7 +37,8 @@ def _entry(entry_id: str, alert: Alert) -> dict[str, Any]:
         "Subject": _subject(alert),
         "Message": json.dumps(alert.to_message(), separators=(",", ":")),
         "MessageAttributes": {
-            name: {"DataType": "String", "StringValue": value} for name, value in alert.message_attributes().items()
+            name: {"DataType": "String", "StringValue": value}
+            for name, value in alert.message_attributes().items()
         },
     }
 

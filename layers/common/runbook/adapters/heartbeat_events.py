@@ -24,5 +24,7 @@ def send_heartbeat(client: Any, report: HeartbeatReport, event_bus: str = "defau
     )
     entry = response["Entries"][0]
     if response.get("FailedEntryCount") or "EventId" not in entry:
-        raise HeartbeatSendError(f"EventBridge refused the report: {entry.get('ErrorCode')}: {entry.get('ErrorMessage')}")
+        raise HeartbeatSendError(
+            f"EventBridge refused the report: {entry.get('ErrorCode')}: {entry.get('ErrorMessage')}"
+        )
     return str(entry["EventId"])

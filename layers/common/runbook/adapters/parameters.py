@@ -50,7 +50,9 @@ class SecretResolver:
         except TransformParameterError:
             document = None  # the transform's message may quote the secret: say it in our words
         if not isinstance(document, dict):
-            raise SecretUnavailableError(f"{ref.describe()}: the secret is not a JSON object, so it has no keys")
+            raise SecretUnavailableError(
+                f"{ref.describe()}: the secret is not a JSON object, so it has no keys"
+            )
         if ref.key not in document:
             raise SecretUnavailableError(f"{ref.describe()}: the secret has no key {ref.key!r}")
         value = document[ref.key]
@@ -67,7 +69,9 @@ class ResolvedSecrets:
     def value(self, ref: SecretRef) -> str:
         if ref in self.values:
             return self.values[ref]
-        raise SecretUnavailableError(self.errors.get(ref, f"{ref.describe()} was not resolved before the run"))
+        raise SecretUnavailableError(
+            self.errors.get(ref, f"{ref.describe()} was not resolved before the run")
+        )
 
     def scrub(self, text: str) -> str:
         for secret in sorted(self.values.values(), key=len, reverse=True):

@@ -40,7 +40,9 @@ class StateStore:
         return {state.check: state for state in states}
 
     def get_state(self, name: str) -> CheckState:
-        item = self._client.get_item(TableName=self._table, Key=_check_key(name), ConsistentRead=True).get("Item")
+        item = self._client.get_item(TableName=self._table, Key=_check_key(name), ConsistentRead=True).get(
+            "Item"
+        )
         return _state_from_item(item) if item else CheckState(check=name)
 
     def save_state(self, state: CheckState) -> CheckState:
@@ -83,7 +85,11 @@ class StateStore:
                 UpdateExpression=f"SET {sets}",
                 ConditionExpression="attribute_not_exists(reported_at) OR reported_at < :at",
                 ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={":status": {"S": status}, ":at": {"S": at}, ":summary": {"S": summary}},
+                ExpressionAttributeValues={
+                    ":status": {"S": status},
+                    ":at": {"S": at},
+                    ":summary": {"S": summary},
+                },
             )
             return True
         except ClientError as error:

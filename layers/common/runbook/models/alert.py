@@ -23,7 +23,10 @@ class Alert(BaseModel):
     schema_: Annotated[Literal["runbook.alert/v1"], Field(alias="schema")] = ALERT_SCHEMA
     key: Annotated[
         str,
-        Field(max_length=200, description="Stable identity of the problem: the same problem always has this key."),
+        Field(
+            max_length=200,
+            description="Stable identity of the problem: the same problem always has this key.",
+        ),
     ]
     status: AlertStatus
     severity: Severity

@@ -41,7 +41,9 @@ class CheckDefaults(_Strict):
 
 class CheckBase(_Strict):
     name: CheckName
-    component: Annotated[str | None, Field(description="What the check watches; defaults to its name.")] = None
+    component: Annotated[str | None, Field(description="What the check watches; defaults to its name.")] = (
+        None
+    )
     description: str = ""
     enabled: bool = True
     severity: Severity = "critical"
@@ -72,7 +74,9 @@ class HttpExpect(_Strict):
     status: Annotated[list[Annotated[int, Field(ge=100, le=599)]], Field(min_length=1)] = [200]
     json_fields: Annotated[
         dict[str, Any] | None,
-        Field(alias="json", description="Fields the JSON body must contain (nested objects match as subsets)."),
+        Field(
+            alias="json", description="Fields the JSON body must contain (nested objects match as subsets)."
+        ),
     ] = None
     body_contains: str | None = None
     max_latency: Annotated[Seconds | None, Field(description="Slower answers fail (runbook: 200ms).")] = None
@@ -114,7 +118,9 @@ class PostgresCheck(CheckBase):
     password: SecretRef | None = None
     sslmode: Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] = "prefer"
     sslrootcert: str | None = None
-    query: Annotated[str | None, Field(description="Optional query that must succeed, e.g. 'select 1'.")] = None
+    query: Annotated[str | None, Field(description="Optional query that must succeed, e.g. 'select 1'.")] = (
+        None
+    )
 
 
 class RedisConnection(_Strict):
@@ -136,7 +142,9 @@ class QueueRate(_Strict):
 
     max_drop_percent: Annotated[
         int,
-        Field(ge=1, le=100, description="Fail when the processing rate falls by more than this while jobs wait."),
+        Field(
+            ge=1, le=100, description="Fail when the processing rate falls by more than this while jobs wait."
+        ),
     ] = 50
     growing_samples: Annotated[
         int,
@@ -168,9 +176,7 @@ class SqsQueueCheck(_QueueCheckBase):
     queue_url: HttpUrl
 
 
-QueueCheck = Annotated[
-    BullmqQueueCheck | RedisListQueueCheck | SqsQueueCheck, Field(discriminator="backend")
-]
+QueueCheck = Annotated[BullmqQueueCheck | RedisListQueueCheck | SqsQueueCheck, Field(discriminator="backend")]
 
 
 class HeartbeatCheck(CheckBase):

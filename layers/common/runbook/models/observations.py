@@ -74,4 +74,6 @@ class HeartbeatObservation(_Observation):
     latest: HeartbeatRecord | None = None
 
 
-Observation = HttpObservation | PostgresObservation | RedisObservation | QueueObservation | HeartbeatObservation
+Observation = (
+    HttpObservation | PostgresObservation | RedisObservation | QueueObservation | HeartbeatObservation
+)

@@ -18,7 +18,11 @@ def alert_key(source: str, check_name: str) -> str:
 
 
 def check_alert(
-    check: CheckBase, result: CheckResult, change: Change, previous: CheckState, source: str = HEALTH_PROBE_SOURCE
+    check: CheckBase,
+    result: CheckResult,
+    change: Change,
+    previous: CheckState,
+    source: str = HEALTH_PROBE_SOURCE,
 ) -> Alert:
     if change == "down":
         status, summary = "firing", f"{check.name} is DOWN: {result.reason}"

@@ -105,14 +105,18 @@ def _settle(run: CheckRun, state: CheckState | None, deps: HealthProbeDependenci
         transition = advance(state, result, thresholds, _sample(run))
         new = transition.state
         if transition.change:
-            new = new.model_copy(update={"pending_alert": check_alert(check, result, transition.change, state)})
+            new = new.model_copy(
+                update={"pending_alert": check_alert(check, result, transition.change, state)}
+            )
         if not transition.dirty:
             return _Settled(run, new, None)
         try:
             return _Settled(run, deps.store.save_state(new), transition.change)
         except StaleStateError:
             state = deps.store.get_state(check.name)  # an overlapping run wrote first: apply ours on top
-    deps.reporter.problem("state write lost to concurrent runs", check=check.name, attempts=MAX_WRITE_ATTEMPTS)
+    deps.reporter.problem(
+        "state write lost to concurrent runs", check=check.name, attempts=MAX_WRITE_ATTEMPTS
+    )
     return _Settled(run, None, None)
 
 
@@ -156,7 +160,9 @@ def _summary(
         passed=sum(r.ok for r in results),
         failed=sum(not r.ok and r.counts for r in results),
         skipped=sum(not r.counts for r in results),
-        failing=[FailingCheck(check=r.check, outcome=r.outcome, reason=r.reason) for r in results if not r.ok],
+        failing=[
+            FailingCheck(check=r.check, outcome=r.outcome, reason=r.reason) for r in results if not r.ok
+        ],
         went_down=[s.run.check.name for s in settled if s.change == "down"],
         came_up=[s.run.check.name for s in settled if s.change == "up"],
         alerts_published=published,

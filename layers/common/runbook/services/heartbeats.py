@@ -21,7 +21,9 @@ def record_heartbeat(
     check = config.check(report.check)
     if not isinstance(check, HeartbeatCheck):
         what = "no check" if check is None else f"a {check.kind} check, not a heartbeat check,"
-        return HeartbeatOutcome(check=report.check, accepted=False, reason=f"there is {what} named {report.check!r}")
+        return HeartbeatOutcome(
+            check=report.check, accepted=False, reason=f"there is {what} named {report.check!r}"
+        )
     # A job's own clock may be wrong; never let it claim a report from the future.
     reported_at = min(report.reported_at or received_at, received_at)
     summary = report.summary[:MAX_HEARTBEAT_SUMMARY]

@@ -61,13 +61,19 @@ async def _run_one(check: Check, env: ProbeEnvironment, probe: Any, state: Check
             observation: Observation = await probe.observe(check, env)
     except TimeoutError:
         elapsed = time.perf_counter() - started
-        return CheckRun(check, _failed(check, env, Outcome.TIMEOUT, f"no answer within {elapsed:.1f} s"), None)
-    except Exception as error:  # noqa: BLE001 - a bug in one probe must not break the run
-        outcome = Outcome.SECRET_UNAVAILABLE if isinstance(error, SecretUnavailableError) else Outcome.PROBE_ERROR
+        return CheckRun(
+            check, _failed(check, env, Outcome.TIMEOUT, f"no answer within {elapsed:.1f} s"), None
+        )
+    except Exception as error:
+        outcome = (
+            Outcome.SECRET_UNAVAILABLE if isinstance(error, SecretUnavailableError) else Outcome.PROBE_ERROR
+        )
         reason = env.secrets.scrub(f"{type(error).__name__}: {error}")[:300]
         return CheckRun(check, _failed(check, env, outcome, reason), None)
     result = evaluate(check, observation, state or CheckState(check=check.name))
-    return CheckRun(check, result.model_copy(update={"reason": env.secrets.scrub(result.reason)}), observation)
+    return CheckRun(
+        check, result.model_copy(update={"reason": env.secrets.scrub(result.reason)}), observation
+    )
 
 
 def _collect(task: "asyncio.Task[CheckRun]", check: Check, env: ProbeEnvironment) -> CheckRun:
@@ -81,4 +87,3 @@ def _failed(check: Check, env: ProbeEnvironment, outcome: Outcome, reason: str) 
     return CheckResult(
         check=check.name, kind=check.kind, ok=False, outcome=outcome, reason=reason, observed_at=env.now()
     )
-

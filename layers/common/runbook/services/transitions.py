@@ -46,9 +46,18 @@ def advance(
     elif status == "unknown" and successes >= thresholds.success:
         status = "up"  # first confirmed health is not news: nobody was told it was down
 
-    update: dict[str, object] = {"status": status, "successes": successes, "failures": failures, "samples": samples}
+    update: dict[str, object] = {
+        "status": status,
+        "successes": successes,
+        "failures": failures,
+        "samples": samples,
+    }
     if status != state.status:
-        update |= {"changed_at": result.observed_at, "last_outcome": result.outcome.value, "last_reason": result.reason}
+        update |= {
+            "changed_at": result.observed_at,
+            "last_outcome": result.outcome.value,
+            "last_reason": result.reason,
+        }
     return _finish(state, state.model_copy(update=update), change)
 
 

@@ -8,7 +8,7 @@ import contextlib
 import time
 
 from runbook.adapters.probes.base import ProbeEnvironment
-from runbook.adapters.probes.queue_common import DetailValue, QueueCounts
+from runbook.adapters.probes.queue_common import QueueCounts
 from runbook.adapters.probes.queue_redis import (
     REDIS_ERRORS,
     classify_redis_error,
