@@ -26,11 +26,12 @@ run: dev  ## run the checks of the local example config once against this machin
 lint: dev  ## ruff (lint + format check), mypy, cfn-lint and sam validate on the template
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
-	$(RUN) mypy
+	$(MAKE) --no-print-directory typecheck
 	$(MAKE) --no-print-directory template
 
-typecheck: dev  ## mypy only
+typecheck: dev  ## mypy (strict) on the package, tools, tests, and each handler on its own
 	$(RUN) mypy
+	for handler in functions/*/app.py; do $(RUN) mypy "$$handler" || exit 1; done
 
 template: dev  ## cfn-lint + sam validate --lint
 	$(RUN) cfn-lint template.yaml

@@ -1,6 +1,7 @@
 """Heartbeat reports from outside jobs reach the state table through HealthProbeFunction's service."""
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -19,7 +20,7 @@ checks:
 )
 
 
-def heartbeat_event(detail: dict) -> dict:
+def heartbeat_event(detail: dict[str, Any]) -> dict[str, Any]:
     return {
         "version": "0",
         "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718",
@@ -74,7 +75,7 @@ def test_a_long_summary_is_cut(store):
 
 def test_events_of_other_shapes_are_rejected_with_what_was_expected():
     with pytest.raises(
-        RejectedEventError, match="expected an EventBridge Scheduled Event or a runbook.heartbeat"
+        RejectedEventError, match=r"expected an EventBridge Scheduled Event or a runbook\.heartbeat"
     ):
         parse_probe_trigger({"Records": [{"EventSource": "aws:sns"}]})
     with pytest.raises(RejectedEventError, match="status"):

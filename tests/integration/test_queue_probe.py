@@ -157,7 +157,7 @@ async def test_bullmq_counts_waiting_prioritized_active_and_derives_finished_job
     assert observation.in_flight == 1
     # 12 jobs added, 10 not finished (3 wait, 2 prioritized, 3 delayed, 1 waiting for children, 1 active)
     assert observation.processed_total == 2
-    details = observation.details  # type: ignore[attr-defined]
+    details = observation.details
     assert details["delayed"] == 3
     assert details["waiting_children"] == 1
     assert details["queue_paused"] is False
@@ -172,7 +172,7 @@ async def test_a_paused_queue_still_counts_its_waiting_jobs(redis_plain, plain, 
     observation = await QueueProbe().observe(bullmq_check(redis_plain), environment())
     assert observation.depth == 4
     assert observation.processed_total == 0
-    assert observation.details["queue_paused"] is True  # type: ignore[attr-defined]
+    assert observation.details["queue_paused"] is True
 
 
 async def test_bullmq_4_priority_marker_in_the_wait_list_is_not_a_job(redis_plain, plain):
@@ -239,7 +239,7 @@ async def test_against_the_real_bullmq_library(redis_plain):
         await queue.close()
     assert observation.depth == counts["waiting"] + counts["prioritized"] == 4
     assert observation.in_flight == counts["active"] == 1
-    assert observation.details["delayed"] == counts["delayed"] == 1  # type: ignore[attr-defined]
+    assert observation.details["delayed"] == counts["delayed"] == 1
     assert observation.processed_total == 2
 
 
@@ -259,7 +259,7 @@ async def test_a_missing_list_is_an_empty_queue(redis_plain):
     observation = await QueueProbe().observe(list_check(redis_plain, key="never-used"), environment())
     assert observation.failure is None
     assert observation.depth == 0
-    assert observation.details["key_exists"] is False  # type: ignore[attr-defined]
+    assert observation.details["key_exists"] is False
 
 
 async def test_a_list_key_of_the_wrong_type_is_a_clear_failure(redis_plain, plain):
@@ -360,7 +360,7 @@ async def test_sqs_depth_in_flight_and_delayed(sqs):
     observation = await QueueProbe().observe(sqs_check(url), environment(sqs_client=factory))
     assert observation.failure is None
     assert (observation.depth, observation.in_flight, observation.processed_total) == (3, 2, None)
-    assert observation.details["delayed"] == 1  # type: ignore[attr-defined]
+    assert observation.details["delayed"] == 1
     assert regions == ["eu-west-1"]
 
 

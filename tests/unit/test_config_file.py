@@ -129,7 +129,7 @@ def test_yaml_syntax_error_has_line_and_column():
 
 def test_top_level_must_be_a_mapping_and_file_must_exist(tmp_path):
     assert "must be a mapping" in problems("- a\n- b\n")[0]
-    with pytest.raises(ConfigError, match="file not found .*RUNBOOK_CONFIG"):
+    with pytest.raises(ConfigError, match=r"file not found .*RUNBOOK_CONFIG"):
         load_config(tmp_path / "nope.yaml")
 
 

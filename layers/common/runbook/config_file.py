@@ -95,16 +95,19 @@ def _walk(
     keys: list[int | str] = []
     parts = _without_union_tags(loc, data)
     for part in parts:
-        if (isinstance(data, dict) and part in data) or (
-            isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data)
-        ):
-            data = data[part]
-        else:
+        if not _has(data, part):
             keys.append(part)  # a missing or unknown key: named in the message, line of its parent
             break
+        data = data[part]
         node = _child(node, part)
         keys.append(part)
     return keys, node
+
+
+def _has(data: Any, part: int | str) -> bool:
+    if isinstance(data, dict):
+        return part in data
+    return isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data)
 
 
 def _without_union_tags(loc: tuple[int | str, ...], data: dict[str, Any]) -> list[int | str]:

@@ -46,7 +46,7 @@ class StateStore:
         return _state_from_item(item) if item else CheckState(check=name)
 
     def save_state(self, state: CheckState) -> CheckState:
-        """Write `state` if the stored version is still the one it was read at; returns it with the new version."""
+        """Write `state` if the stored version is the one it was read at; returns it with the new version."""
         saved = state.model_copy(update={"version": state.version + 1})
         condition = "attribute_not_exists(pk)" if state.version == 0 else "version = :expected"
         values = {":expected": {"N": str(state.version)}} if state.version else {}

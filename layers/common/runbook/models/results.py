@@ -16,7 +16,7 @@ class Outcome(StrEnum):
     CONNECTION_REFUSED = "connection_refused"
     CONNECTION_ERROR = "connection_error"
     PROBE_ERROR = "probe_error"  # an exception inside the probe itself
-    SECRET_UNAVAILABLE = "secret_unavailable"  # a secret reference of the check could not be read
+    SECRET_UNAVAILABLE = "secret_unavailable"  # noqa: S105 - an outcome name. A secret reference of the check could not be read
     SKIPPED = "skipped"  # not run (run deadline reached); does not move the streaks
     # http
     TLS_ERROR = "tls_error"

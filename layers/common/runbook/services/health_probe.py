@@ -1,6 +1,7 @@
 """HealthProbeFunction's service: run the checks, move the streaks, publish alerts on transitions."""
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -136,10 +137,9 @@ def _publish_outbox(
 
 
 def _clear_pending(state: CheckState, deps: HealthProbeDependencies) -> None:
-    try:
+    # On a conflict an overlapping run owns the item; at worst it publishes the same alert (same key) again.
+    with contextlib.suppress(StaleStateError):
         deps.store.save_state(state.model_copy(update={"pending_alert": None}))
-    except StaleStateError:
-        pass  # an overlapping run owns the item now; at worst it publishes the same alert (same key) again
 
 
 def _sample(run: CheckRun) -> QueueSample | None:
