@@ -3,8 +3,8 @@ and the run's own heartbeat metric (ProbeRun) that the template's alarm watches.
 
 from typing import Any
 
-from aws_lambda_powertools import single_metric
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
 
 from runbook.observability import logger, metrics
 from runbook.services.probe_runner import CheckRun
@@ -27,10 +27,13 @@ class LambdaRunReporter:
         )
         if not result.counts:
             return  # skipped: neither a success nor a failure
-        with single_metric(name="CheckSuccess", unit=MetricUnit.Count, value=int(result.ok)) as metric:
-            metric.add_dimension(name="check", value=result.check)
-            if result.latency_ms is not None:
-                metric.add_metric(name="CheckLatency", unit=MetricUnit.Milliseconds, value=result.latency_ms)
+        # One EMF record per check: its own `check` dimension, both metrics (single_metric holds one).
+        record = AmazonCloudWatchEMFProvider()
+        record.add_dimension(name="check", value=result.check)
+        record.add_metric(name="CheckSuccess", unit=MetricUnit.Count, value=int(result.ok))
+        if result.latency_ms is not None:
+            record.add_metric(name="CheckLatency", unit=MetricUnit.Milliseconds, value=result.latency_ms)
+        record.flush_metrics(raise_on_empty_metrics=True)
 
     def problem(self, message: str, **fields: Any) -> None:
         logger.warning(message, extra=fields)

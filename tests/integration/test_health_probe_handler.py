@@ -1,0 +1,102 @@
+"""HealthProbeFunction's handler in-process, with moto and loopback targets: what it returns, logs
+and emits as metrics for each kind of event."""
+
+import json
+import sys
+from typing import Any
+
+import pytest
+
+from runbook.adapters.aws_clients import aws_client, probe_client
+from runbook.config_file import ConfigError, load_config_cached
+from runbook.observability import logger
+from runbook.runtime import health_probe_dependencies
+from tests.support.http_servers import Reply
+from tests.support.lambda_runtime import FakeLambdaContext, load_event, load_handler_module
+
+
+def _reset_cold_start() -> None:
+    for cached in (health_probe_dependencies, load_config_cached, aws_client, probe_client):
+        cached.cache_clear()
+
+
+@pytest.fixture
+def handler(aws, http_server, tmp_path, monkeypatch, capfd):
+    http_server.route("/down", Reply(status=503))
+    config = tmp_path / "runbook.yaml"
+    config.write_text(
+        "checks:\n"
+        f"  - {{name: api-ok, kind: http, url: '{http_server.url('/ok')}'}}\n"
+        f"  - {{name: api-down, kind: http, url: '{http_server.url('/down')}', failure_threshold: 1}}\n"
+        "  - {name: web-app-synthetic, kind: heartbeat, max_age: 30m}\n"
+    )
+    monkeypatch.setenv("RUNBOOK_CONFIG", str(config))
+    monkeypatch.setenv("STATE_TABLE_NAME", aws.table_name)
+    monkeypatch.setenv("ALERTS_TOPIC_ARN", aws.topic_arn)
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "runbook-automation")
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "RunbookAutomation")
+    _reset_cold_start()
+    # The Logger's handler keeps the stdout object of the moment it was created: write to the real
+    # file descriptor, which capfd captures.
+    monkeypatch.setattr(logger.registered_handler, "stream", sys.__stdout__)
+    yield load_handler_module("health_probe").lambda_handler
+    _reset_cold_start()
+
+
+def stdout_records(capfd) -> list[dict[str, Any]]:
+    sys.__stdout__.flush()
+    lines = capfd.readouterr().out.splitlines()
+    return [json.loads(line) for line in lines if line.startswith("{")]
+
+
+def emf(records: list[dict[str, Any]], metric: str) -> list[dict[str, Any]]:
+    return [r for r in records if "_aws" in r and metric in r]
+
+
+def test_scheduled_run_returns_a_summary_logs_each_check_and_emits_metrics(handler, aws, capfd):
+    summary = handler(load_event("health_probe/schedule.json"), FakeLambdaContext())
+
+    assert (summary["checks"], summary["passed"], summary["failed"]) == (3, 1, 2)
+    assert {f["check"]: f["outcome"] for f in summary["failing"]} == {
+        "api-down": "http_status",
+        "web-app-synthetic": "never_reported",
+    }
+    assert summary["went_down"] == ["api-down"]
+    assert [a.check for a, _ in aws.published()] == ["api-down"]
+
+    records = stdout_records(capfd)
+    results = [r for r in records if r.get("message") == "check result"]
+    assert sorted(r["check"] for r in results) == ["api-down", "api-ok", "web-app-synthetic"]
+    assert all({"outcome", "reason", "ok", "kind"} <= set(r) for r in results)
+    per_check = {r["check"]: r["CheckSuccess"] for r in emf(records, "CheckSuccess")}
+    assert per_check == {"api-ok": [1.0], "api-down": [0.0], "web-app-synthetic": [0.0]}
+    [latency] = [r for r in emf(records, "CheckLatency") if r["check"] == "api-ok"]
+    assert latency["CheckLatency"][0] > 0
+    assert ["check", "service"] in latency["_aws"]["CloudWatchMetrics"][0]["Dimensions"]
+    [run] = emf(records, "ProbeRun")
+    assert run["ProbeRun"] == [1.0]
+    assert run["service"] == "runbook-automation"
+
+
+def test_heartbeat_event_is_recorded(handler, capfd):
+    outcome = handler(load_event("health_probe/heartbeat.json"), FakeLambdaContext())
+    assert outcome == {"check": "web-app-synthetic", "accepted": True, "reason": "pass recorded"}
+    assert emf(stdout_records(capfd), "HeartbeatAccepted")
+
+
+def test_an_unknown_event_is_rejected_with_a_log_line_and_a_metric_not_a_crash(handler, capfd):
+    outcome = handler({"Records": [{"EventSource": "aws:sns", "Sns": {"Message": "hi"}}]}, FakeLambdaContext())
+    assert outcome["rejected"].startswith("expected an EventBridge Scheduled Event")
+    records = stdout_records(capfd)
+    assert [r for r in records if r.get("message") == "event rejected"]
+    assert emf(records, "RejectedEvents")
+    assert not emf(records, "ProbeRun")
+
+
+def test_a_broken_config_fails_the_invocation_with_a_located_error(handler, tmp_path, monkeypatch):
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("checks:\n  - {name: api, kind: http, url: 'https://a.example.com/', timout: 3s}\n")
+    monkeypatch.setenv("RUNBOOK_CONFIG", str(broken))
+    _reset_cold_start()
+    with pytest.raises(ConfigError, match=r"line 2: checks\[0\] \"api\" \(http\): timout: unknown field"):
+        handler(load_event("health_probe/schedule.json"), FakeLambdaContext())
