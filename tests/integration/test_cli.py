@@ -23,7 +23,8 @@ def test_check_prints_a_table_and_exits_non_zero_when_a_check_fails(
         tmp_path,
         "checks:\n"
         f"  - {{name: api, kind: http, url: '{http_server.url('/ok')}', expect: {{json: {{status: ok}}}}}}\n"
-        f"  - {{name: slow-api, kind: http, url: '{http_server.url('/slow')}', expect: {{max_latency: 200ms}}}}\n"
+        f"  - {{name: slow-api, kind: http, url: '{http_server.url('/slow')}',"
+        " expect: {max_latency: 200ms}}\n"
         f"  - {{name: cache, kind: redis, host: 127.0.0.1, port: {closed_port}, timeout: 2s}}\n"
         "  - {name: synthetic, kind: heartbeat, max_age: 30m}\n",
     )
