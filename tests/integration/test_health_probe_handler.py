@@ -44,7 +44,8 @@ def handler(aws, http_server, tmp_path, monkeypatch, capfd):
 
 
 def stdout_records(capfd) -> list[dict[str, Any]]:
-    sys.__stdout__.flush()
+    if sys.__stdout__ is not None:
+        sys.__stdout__.flush()
     lines = capfd.readouterr().out.splitlines()
     return [json.loads(line) for line in lines if line.startswith("{")]
 
@@ -85,7 +86,9 @@ def test_heartbeat_event_is_recorded(handler, capfd):
 
 
 def test_an_unknown_event_is_rejected_with_a_log_line_and_a_metric_not_a_crash(handler, capfd):
-    outcome = handler({"Records": [{"EventSource": "aws:sns", "Sns": {"Message": "hi"}}]}, FakeLambdaContext())
+    outcome = handler(
+        {"Records": [{"EventSource": "aws:sns", "Sns": {"Message": "hi"}}]}, FakeLambdaContext()
+    )
     assert outcome["rejected"].startswith("expected an EventBridge Scheduled Event")
     records = stdout_records(capfd)
     assert [r for r in records if r.get("message") == "event rejected"]

@@ -25,12 +25,8 @@ from runbook.models.results import Outcome
 from runbook.models.secrets import SecretsManagerRef
 from runbook.models.state import CheckState
 from runbook.services.conditions import postgres as condition
-from tests.support.postgres_server import (
-    PostgresInfo,
-    PostgresServer,
-    ServiceUnavailable,
-    find_postgres_bindir,
-)
+from tests.support.postgres_server import PostgresInfo, PostgresServer, find_postgres_bindir
+from tests.support.processes import ServiceUnavailable
 from tests.support.redis_server import make_tls_files
 from tests.support.secrets import StaticSecrets
 

@@ -37,7 +37,8 @@ def load_handler_module(function_dir: str) -> ModuleType:
     """functions/<dir>/app.py as a module of its own name, without touching sys.path."""
     path = ROOT / "functions" / function_dir / "app.py"
     spec = importlib.util.spec_from_file_location(f"handler_{function_dir}", path)
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

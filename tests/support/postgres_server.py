@@ -8,33 +8,24 @@ Two providers give the same :class:`PostgresInfo`:
 * :class:`ExternalPostgres` uses an existing server reached through a superuser DSN
   (``RUNBOOK_TEST_POSTGRES_DSN``) and creates a uniquely named role + database in it, dropped at the end.
 
-The first half of the module holds process helpers shared with :mod:`tests.support.redis_server`: free ports,
-bounded polling, and child processes that are always stopped (``finally`` blocks, an ``atexit`` hook, and a
-Linux parent-death signal so that even a ``kill -9`` of pytest does not leave servers behind).
+The process helpers both use are in :mod:`tests.support.processes`.
 """
 
 from __future__ import annotations
 
-import atexit
 import contextlib
-import ctypes
 import functools
 import os
 import pwd
 import re
-import secrets
 import shutil
 import signal
-import socket
 import subprocess
-import sys
 import tempfile
 import threading
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 from urllib.parse import quote
 
@@ -42,200 +33,28 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-LOCALHOST = "127.0.0.1"
+from tests.support.processes import (
+    LOCALHOST,
+    LocalServer,
+    ManagedProcess,
+    ServiceProvider,
+    ServiceStartError,
+    ServiceUnavailable,
+    free_port,
+    log_tail,
+    new_password,
+    register_cleanup,
+    remove_tree,
+    unique_name,
+    unregister_cleanup,
+    wait_until_ready,
+)
+
 POSTGRES_DSN_ENV = "RUNBOOK_TEST_POSTGRES_DSN"
 POSTGRES_INSTALL_HINT = (
     "install the PostgreSQL server binaries (Debian/Ubuntu: `apt install postgresql`) "
     f"or set {POSTGRES_DSN_ENV} to a superuser DSN of a server the tests may use"
 )
-
-# ---------------------------------------------------------------------------------------------------------
-# Process helpers (also used by tests.support.redis_server)
-# ---------------------------------------------------------------------------------------------------------
-
-
-class ServiceUnavailable(Exception):
-    """The service cannot be provided in this environment (missing binaries, ...): tests should skip."""
-
-
-class ServiceStartError(RuntimeError):
-    """The service binaries are there but the server did not come up: a real error, not a skip."""
-
-
-def free_port(host: str = LOCALHOST) -> int:
-    """A TCP port that nothing listens on right now (bind to port 0, read it back, close)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def log_tail(path: Path, lines: int = 40) -> str:
-    try:
-        text = path.read_text(errors="replace")
-    except OSError as exc:
-        return f"<could not read {path}: {exc}>"
-    return "\n".join(text.splitlines()[-lines:]) or "<empty log>"
-
-
-_cleanups: dict[int, Callable[[], None]] = {}
-_cleanups_lock = threading.Lock()
-
-
-def register_cleanup(key: object, func: Callable[[], None]) -> None:
-    """Run ``func`` at interpreter exit unless :func:`unregister_cleanup` is called first."""
-    with _cleanups_lock:
-        _cleanups[id(key)] = func
-
-
-def unregister_cleanup(key: object) -> None:
-    with _cleanups_lock:
-        _cleanups.pop(id(key), None)
-
-
-@atexit.register
-def _run_cleanups_at_exit() -> None:
-    with _cleanups_lock:
-        funcs = list(_cleanups.values())
-        _cleanups.clear()
-    for func in reversed(funcs):
-        with contextlib.suppress(Exception):
-            func()
-
-
-def _parent_death_preexec(sig: signal.Signals) -> Callable[[], None] | None:
-    """A ``preexec_fn`` asking Linux to send ``sig`` to the child when pytest dies (even by SIGKILL).
-
-    CPython calls ``preexec_fn`` after the ``user=``/``group=`` switch, and the switch would clear the
-    setting, so this order is the one that works.
-    """
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        prctl = libc.prctl
-    except (OSError, AttributeError):
-        return None
-    pr_set_pdeathsig = 1
-    parent_pid = os.getpid()
-
-    def preexec() -> None:
-        prctl(pr_set_pdeathsig, int(sig))
-        if os.getppid() != parent_pid:  # parent already gone between fork and prctl
-            os.kill(os.getpid(), sig)
-
-    return preexec
-
-
-class ManagedProcess:
-    """A server child process with a log file that is stopped by :meth:`stop` (idempotent) or at exit."""
-
-    def __init__(
-        self,
-        args: Sequence[str],
-        *,
-        log_path: Path,
-        cwd: Path,
-        env: Mapping[str, str] | None = None,
-        user: int | None = None,
-        group: int | None = None,
-        stop_signal: signal.Signals = signal.SIGTERM,
-        death_signal: signal.Signals = signal.SIGTERM,
-    ) -> None:
-        self.args = list(args)
-        self.log_path = log_path
-        self.stop_signal = stop_signal
-        with open(log_path, "ab") as log:
-            self.popen = subprocess.Popen(
-                self.args,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=cwd,
-                env=dict(env) if env is not None else None,
-                user=user,
-                group=group,
-                extra_groups=[] if user is not None else None,
-                start_new_session=True,  # a Ctrl-C in the terminal must not reach the servers first
-                preexec_fn=_parent_death_preexec(death_signal),
-            )
-        register_cleanup(self, self._stop_at_exit)
-
-    @property
-    def pid(self) -> int:
-        return self.popen.pid
-
-    @property
-    def running(self) -> bool:
-        return self.popen.poll() is None
-
-    def _stop_at_exit(self) -> None:
-        self.stop(timeout=5.0)
-
-    def stop(self, timeout: float = 10.0, sig: signal.Signals | None = None) -> int | None:
-        """Send the stop signal, wait up to ``timeout`` seconds, then SIGKILL. Returns the exit code."""
-        try:
-            if self.popen.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    self.popen.send_signal(sig or self.stop_signal)
-                try:
-                    self.popen.wait(timeout)
-                except subprocess.TimeoutExpired:
-                    with contextlib.suppress(ProcessLookupError):
-                        self.popen.kill()
-                    self.popen.wait(5)
-            return self.popen.returncode
-        finally:
-            unregister_cleanup(self)
-
-
-def wait_until_ready[T](
-    check: Callable[[], T],
-    *,
-    process: ManagedProcess,
-    what: str,
-    timeout: float,
-) -> T:
-    """Poll ``check`` until it returns without raising; bounded by ``timeout`` and by the process dying."""
-    deadline = time.monotonic() + timeout
-    delay = 0.02
-    last_error: BaseException | None = None
-    while True:
-        if not process.running:
-            raise ServiceStartError(
-                f"{what} exited with code {process.popen.returncode} before it was ready.\n"
-                f"command: {' '.join(process.args)}\n"
-                f"--- log tail ({process.log_path}) ---\n{log_tail(process.log_path)}"
-            )
-        try:
-            return check()
-        except Exception as exc:
-            last_error = exc
-        if time.monotonic() >= deadline:
-            raise ServiceStartError(
-                f"{what} did not become ready within {timeout:.0f}s (last error: {last_error!r}).\n"
-                f"--- log tail ({process.log_path}) ---\n{log_tail(process.log_path)}"
-            )
-        time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
-        delay = min(delay * 1.5, 0.25)
-
-
-def _remove_tree(path: Path | None) -> None:
-    if path is not None:
-        shutil.rmtree(path, ignore_errors=True)
-
-
-def unique_name(prefix: str) -> str:
-    return f"{prefix}_{os.getpid()}_{secrets.token_hex(4)}"
-
-
-def new_password() -> str:
-    return secrets.token_urlsafe(18)
-
-
-# ---------------------------------------------------------------------------------------------------------
-# PostgreSQL
-# ---------------------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -465,7 +284,7 @@ def _cluster_template(bindir: Path, run_as: _RunAs, superuser: str) -> _ClusterT
         if template is not None and (template.data_dir / "PG_VERSION").is_file():
             return template
         base = Path(tempfile.mkdtemp(prefix="runbook-pg-template-"))
-        register_cleanup(base, functools.partial(_remove_tree, base))
+        register_cleanup(base, functools.partial(remove_tree, base))
         _chown(base, run_as)
         password = new_password()
         pwfile = base / "superuser.pw"
@@ -494,7 +313,7 @@ def _cluster_template(bindir: Path, run_as: _RunAs, superuser: str) -> _ClusterT
                 "initdb",
             )
         except BaseException:
-            _remove_tree(base)
+            remove_tree(base)
             unregister_cleanup(base)
             raise
         finally:
@@ -506,7 +325,7 @@ def _cluster_template(bindir: Path, run_as: _RunAs, superuser: str) -> _ClusterT
         return template
 
 
-class PostgresServer:
+class PostgresServer(LocalServer[PostgresInfo]):
     """A throwaway cluster (copied from an ``initdb``-ed template) in a temp dir, on 127.0.0.1:<free port>.
 
     Use as a context manager, or call :meth:`start` and (always) :meth:`cleanup`. :meth:`stop` stops the
@@ -538,16 +357,6 @@ class PostgresServer:
         self._info: PostgresInfo | None = None
 
     @property
-    def info(self) -> PostgresInfo:
-        if self._info is None:
-            raise RuntimeError("PostgresServer.start() has not been called")
-        return self._info
-
-    @property
-    def running(self) -> bool:
-        return self.process is not None and self.process.running
-
-    @property
     def data_dir(self) -> Path:
         assert self.base_dir is not None
         return self.base_dir / "data"
@@ -556,18 +365,6 @@ class PostgresServer:
     def log_path(self) -> Path:
         assert self.base_dir is not None
         return self.base_dir / "postgres.log"
-
-    def __enter__(self) -> PostgresInfo:
-        try:
-            return self.start()
-        except BaseException:
-            self.cleanup()
-            raise
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.cleanup()
 
     def start(self) -> PostgresInfo:
         if self._info is not None:
@@ -683,16 +480,8 @@ class PostgresServer:
         if self.process is not None:
             self.process.stop(timeout=timeout, sig=signals[mode])
 
-    def cleanup(self) -> None:
-        try:
-            self.stop()
-        finally:
-            _remove_tree(self.base_dir)
-            self.base_dir = None
-            unregister_cleanup(self)
 
-
-class ExternalPostgres:
+class ExternalPostgres(ServiceProvider[PostgresInfo]):
     """A server given by a superuser DSN: creates a unique role + database, drops both in :meth:`cleanup`."""
 
     def __init__(self, superuser_dsn: str) -> None:
@@ -700,24 +489,6 @@ class ExternalPostgres:
         self._info: PostgresInfo | None = None
         self._created_role: str | None = None
         self._created_db: str | None = None
-
-    @property
-    def info(self) -> PostgresInfo:
-        if self._info is None:
-            raise RuntimeError("ExternalPostgres.start() has not been called")
-        return self._info
-
-    def __enter__(self) -> PostgresInfo:
-        try:
-            return self.start()
-        except BaseException:
-            self.cleanup()
-            raise
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.cleanup()
 
     def start(self) -> PostgresInfo:
         if self._info is not None:

@@ -16,7 +16,6 @@ import ssl
 import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
@@ -24,9 +23,11 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from tests.support.postgres_server import (
+from tests.support.processes import (
     LOCALHOST,
+    LocalServer,
     ManagedProcess,
+    ServiceProvider,
     ServiceStartError,
     ServiceUnavailable,
     free_port,
@@ -142,7 +143,7 @@ def make_tls_files(directory: Path) -> TlsFiles:
     return files
 
 
-class RedisServer:
+class RedisServer(LocalServer[RedisInfo]):
     """One throwaway ``redis-server``. Context manager, or :meth:`start` + (always) :meth:`cleanup`."""
 
     START_TIMEOUT = 15.0
@@ -157,28 +158,6 @@ class RedisServer:
         self.process: ManagedProcess | None = None
         self.tls_files: TlsFiles | None = None
         self._info: RedisInfo | None = None
-
-    @property
-    def info(self) -> RedisInfo:
-        if self._info is None:
-            raise RuntimeError("RedisServer.start() has not been called")
-        return self._info
-
-    @property
-    def running(self) -> bool:
-        return self.process is not None and self.process.running
-
-    def __enter__(self) -> RedisInfo:
-        try:
-            return self.start()
-        except BaseException:
-            self.cleanup()
-            raise
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.cleanup()
 
     def _config(self, port: int) -> str:
         assert self.base_dir is not None
@@ -273,15 +252,6 @@ class RedisServer:
         if self.process is not None:
             self.process.stop(timeout=timeout)
 
-    def cleanup(self) -> None:
-        try:
-            self.stop()
-        finally:
-            if self.base_dir is not None:
-                shutil.rmtree(self.base_dir, ignore_errors=True)
-                self.base_dir = None
-            unregister_cleanup(self)
-
 
 def external_redis_info(url: str) -> RedisInfo:
     """Parse ``RUNBOOK_TEST_REDIS_URL`` (``redis://[user:pass@]host:port/db``, ``rediss://...?ssl_ca_certs=``)."""
@@ -325,7 +295,7 @@ def delete_acl_user(admin: RedisInfo, name: str) -> None:
         client.acl_deluser(name)
 
 
-class ExternalRedis:
+class ExternalRedis(ServiceProvider[RedisInfo]):
     """A variant served by ``RUNBOOK_TEST_REDIS_URL``: PLAIN is the URL as given; ACL creates a unique ACL
     user (deleted in :meth:`cleanup`). PASSWORD (``requirepass``) and TLS would need to reconfigure or
     re-certify the server, so they raise :class:`ServiceUnavailable`."""
@@ -341,24 +311,6 @@ class ExternalRedis:
         self.variant = variant
         self._info: RedisInfo | None = None
         self._acl_user: str | None = None
-
-    @property
-    def info(self) -> RedisInfo:
-        if self._info is None:
-            raise RuntimeError("ExternalRedis.start() has not been called")
-        return self._info
-
-    def __enter__(self) -> RedisInfo:
-        try:
-            return self.start()
-        except BaseException:
-            self.cleanup()
-            raise
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.cleanup()
 
     def start(self) -> RedisInfo:
         if self._info is not None:

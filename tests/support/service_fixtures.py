@@ -21,6 +21,7 @@ tests using it are skipped with the reason (what to install / which variable to 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -28,13 +29,12 @@ from tests.support.postgres_server import (
     ExternalPostgres,
     PostgresInfo,
     PostgresServer,
-    ServiceUnavailable,
     create_login_role,
     drop_role,
-    free_port,
     local_postgres_server,
     postgres_provider,
 )
+from tests.support.processes import ServiceUnavailable, free_port
 from tests.support.redis_server import (
     ExternalRedis,
     RedisInfo,
@@ -131,48 +131,39 @@ def _redis_session(variant: RedisVariant) -> Iterator[RedisInfo]:
         provider.cleanup()
 
 
-@pytest.fixture(scope="session")
-def redis_plain_server() -> Iterator[RedisInfo]:
-    """No authentication. Session-wide: keys persist between tests; prefer ``redis_plain``."""
-    yield from _redis_session(RedisVariant.PLAIN)
+def _redis_fixtures(variant: RedisVariant, doc: str) -> tuple[Any, Any]:
+    """The fixtures of one variant: ``redis_<variant>_server`` (session; documented by ``doc``) and
+    ``redis_<variant>`` (function): the same server, flushed first so no test sees another's keys."""
+    server_fixture = f"redis_{variant.value}_server"
+
+    def server() -> Iterator[RedisInfo]:
+        yield from _redis_session(variant)
+
+    def flushed(request: pytest.FixtureRequest) -> RedisInfo:
+        """The session's server of this variant, flushed first: no test sees another's keys."""
+        return flush(request.getfixturevalue(server_fixture))
+
+    server.__doc__ = doc
+    return (
+        pytest.fixture(scope="session", name=server_fixture)(server),
+        pytest.fixture(name=f"redis_{variant.value}")(flushed),
+    )
 
 
-@pytest.fixture(scope="session")
-def redis_password_server() -> Iterator[RedisInfo]:
-    """``requirepass``: ``info.password`` set, ``info.username`` None."""
-    yield from _redis_session(RedisVariant.PASSWORD)
-
-
-@pytest.fixture(scope="session")
-def redis_acl_server() -> Iterator[RedisInfo]:
-    """ACL user ``info.username`` / ``info.password`` (``+@all``); the ``default`` user is disabled."""
-    yield from _redis_session(RedisVariant.ACL)
-
-
-@pytest.fixture(scope="session")
-def redis_tls_server() -> Iterator[RedisInfo]:
-    """TLS only, no auth: ``info.tls`` is True, ``info.ca_file`` is the CA PEM that verifies the server."""
-    yield from _redis_session(RedisVariant.TLS)
-
-
-@pytest.fixture
-def redis_plain(redis_plain_server: RedisInfo) -> RedisInfo:
-    return flush(redis_plain_server)
-
-
-@pytest.fixture
-def redis_password(redis_password_server: RedisInfo) -> RedisInfo:
-    return flush(redis_password_server)
-
-
-@pytest.fixture
-def redis_acl(redis_acl_server: RedisInfo) -> RedisInfo:
-    return flush(redis_acl_server)
-
-
-@pytest.fixture
-def redis_tls(redis_tls_server: RedisInfo) -> RedisInfo:
-    return flush(redis_tls_server)
+redis_plain_server, redis_plain = _redis_fixtures(
+    RedisVariant.PLAIN, "No authentication. Session-wide: keys persist between tests; prefer ``redis_plain``."
+)
+redis_password_server, redis_password = _redis_fixtures(
+    RedisVariant.PASSWORD, "``requirepass``: ``info.password`` set, ``info.username`` None."
+)
+redis_acl_server, redis_acl = _redis_fixtures(
+    RedisVariant.ACL,
+    "ACL user ``info.username`` / ``info.password`` (``+@all``); the ``default`` user is disabled.",
+)
+redis_tls_server, redis_tls = _redis_fixtures(
+    RedisVariant.TLS,
+    "TLS only, no auth: ``info.tls`` is True, ``info.ca_file`` is the CA PEM that verifies the server.",
+)
 
 
 @pytest.fixture

@@ -9,7 +9,8 @@ from runbook.models.config import HttpCheck
 from runbook.models.observations import FailureKind, HttpObservation, ProbeFailure
 from runbook.models.results import Outcome
 from runbook.models.state import CheckState
-from runbook.services.conditions.http import MAX_REASON_CHARS, evaluate
+from runbook.services.conditions.http import evaluate
+from runbook.services.conditions.verdict import MAX_REASON_CHARS
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 TARGET = "https://gw.example.com:443/healthz"

@@ -9,7 +9,8 @@ from runbook.models.config import PostgresCheck
 from runbook.models.observations import FailureKind, PostgresObservation, ProbeFailure
 from runbook.models.results import CheckResult, Outcome
 from runbook.models.state import CheckState
-from runbook.services.conditions.postgres import MAX_REASON_CHARS, evaluate
+from runbook.services.conditions.postgres import evaluate
+from runbook.services.conditions.verdict import MAX_REASON_CHARS
 
 AT = datetime(2030, 5, 6, 7, 8, 9, tzinfo=UTC)
 WHERE = "PostgreSQL at db:5432"

@@ -1,8 +1,8 @@
 """One run of a config's checks for the CLI: real targets, no state table, no alerts."""
 
 from runbook.adapters.aws_clients import probe_client
-from runbook.adapters.probes import default_probes
 from runbook.adapters.probes.base import ProbeEnvironment
+from runbook.adapters.probes.registry import default_probes
 from runbook.models.config import RunbookConfig
 from runbook.models.results import CheckResult, Outcome
 from runbook.models.secrets import find_secret_refs

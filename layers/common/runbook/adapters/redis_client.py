@@ -1,5 +1,9 @@
-"""Builds one short-lived redis-py asyncio client for a probe (used by the redis and queue probes)."""
+"""One short-lived redis-py asyncio client for a probe (used by the redis and queue probes): built, closed,
+and the socket error behind a failure told apart."""
 
+import asyncio
+import contextlib
+import errno
 import ssl
 
 import redis.asyncio as aioredis
@@ -7,7 +11,11 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from runbook.adapters.probes.base import SecretLookup
+from runbook.adapters.probes.failures import exception_chain
 from runbook.models.config import RedisConnection
+from runbook.models.observations import FailureKind
+
+_CLOSE_TIMEOUT = 1.0  # closing never waits on a dead peer for long
 
 
 def redis_target(conn: RedisConnection) -> str:
@@ -42,3 +50,30 @@ def open_redis(conn: RedisConnection, secrets: SecretLookup, timeout: float) -> 
         protocol=2,
         **options,  # type: ignore[arg-type]
     )
+
+
+async def close_redis(client: "aioredis.Redis") -> None:
+    """Close the client without waiting long on a dead peer; a failure to close is not what the probe
+    reports, so it is ignored."""
+    with contextlib.suppress(Exception):
+        async with asyncio.timeout(_CLOSE_TIMEOUT):
+            await client.aclose()
+
+
+def socket_failure_kind(exc: BaseException) -> FailureKind | None:
+    """TLS, REFUSED or TIMEOUT when the socket error behind a Redis error says so; None otherwise.
+
+    redis-py wraps socket errors (refused, TLS, timeout) in its own `ConnectionError` without `from`,
+    keeping the original as `__context__`, so the cause is found by type, never by message."""
+    causes = list(exception_chain(exc))
+    if any(isinstance(cause, ssl.SSLError) for cause in causes):
+        return FailureKind.TLS
+    if any(
+        isinstance(cause, ConnectionRefusedError)
+        or (isinstance(cause, OSError) and cause.errno == errno.ECONNREFUSED)
+        for cause in causes
+    ):
+        return FailureKind.REFUSED
+    if any(isinstance(cause, TimeoutError) for cause in causes):
+        return FailureKind.TIMEOUT
+    return None

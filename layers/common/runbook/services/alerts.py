@@ -7,6 +7,7 @@ from runbook.models.config import CheckBase
 from runbook.models.results import CheckResult
 from runbook.models.state import CheckState
 from runbook.services.transitions import Change
+from runbook.text import truncate
 
 HEALTH_PROBE_SOURCE = "health-probe"
 MAX_SUMMARY = 1024
@@ -39,7 +40,7 @@ def check_alert(
         status=status,
         severity=check.severity,
         sev=check.sev,
-        summary=_cut(summary, MAX_SUMMARY),
+        summary=truncate(summary, MAX_SUMMARY),
         source=source,
         check=check.name,
         component=check.component_name,
@@ -61,7 +62,3 @@ def check_alert(
 
 def _since(when: datetime | None) -> str:
     return f" (down since {when:%Y-%m-%d %H:%M} UTC)" if when else ""
-
-
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"

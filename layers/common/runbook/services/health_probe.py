@@ -13,8 +13,8 @@ from pydantic import BaseModel, Field
 
 from runbook.adapters.alerts_topic import AlertsTopic
 from runbook.adapters.parameters import SecretResolver
-from runbook.adapters.probes import default_probes
 from runbook.adapters.probes.base import ProbeEnvironment, utc_now
+from runbook.adapters.probes.registry import default_probes
 from runbook.adapters.state_store import StaleStateError, StateStore
 from runbook.models.config import RunbookConfig
 from runbook.models.observations import QueueObservation

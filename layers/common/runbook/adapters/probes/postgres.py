@@ -36,6 +36,7 @@ from psycopg import OperationalError, pq
 from psycopg.conninfo import make_conninfo
 
 from runbook.adapters.probes.base import ProbeEnvironment
+from runbook.adapters.probes.failures import failure_message
 from runbook.models.config import PostgresCheck
 from runbook.models.observations import FailureKind, PostgresObservation, ProbeFailure
 
@@ -335,9 +336,7 @@ class _Session:
         return _Failed(_Verdict(state, ProbeFailure(kind=kind, message=message), self.server_version))
 
     def _clean(self, text: str) -> str:
-        """One line, no secrets, bounded: it ends up in alerts."""
-        text = " ".join(self.env.secrets.scrub(text).split())
-        return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 1] + "…"
+        return failure_message(text, self.env.secrets, _MAX_MESSAGE)
 
 
 async def _wait_socket(fd: int, *, write: bool) -> None:

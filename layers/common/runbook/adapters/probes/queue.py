@@ -4,10 +4,10 @@ It only reads; whether the depth or the processing rate is a problem is for the 
 """
 
 import asyncio
-import contextlib
 import time
 
 from runbook.adapters.probes.base import ProbeEnvironment
+from runbook.adapters.probes.failures import failure_message
 from runbook.adapters.probes.queue_common import QueueCounts
 from runbook.adapters.probes.queue_redis import (
     REDIS_ERRORS,
@@ -16,12 +16,11 @@ from runbook.adapters.probes.queue_redis import (
     read_redis_list,
 )
 from runbook.adapters.probes.queue_sqs import SQS_ERRORS, classify_sqs_error, describe_sqs_error, read_sqs
-from runbook.adapters.redis_client import open_redis, redis_target
+from runbook.adapters.redis_client import close_redis, open_redis, redis_target
 from runbook.models.config import BullmqQueueCheck, RedisListQueueCheck, SqsQueueCheck
 from runbook.models.observations import FailureKind, ProbeFailure, QueueObservation
 
 AnyQueueCheck = BullmqQueueCheck | RedisListQueueCheck | SqsQueueCheck
-_CLOSE_TIMEOUT = 1.0  # closing never waits on a dead peer for long
 _MAX_MESSAGE = 300
 
 
@@ -46,9 +45,7 @@ async def _read_redis(check: BullmqQueueCheck | RedisListQueueCheck, env: ProbeE
             return await read_bullmq(client, check)
         return await read_redis_list(client, check)
     finally:
-        with contextlib.suppress(Exception):
-            async with asyncio.timeout(_CLOSE_TIMEOUT):
-                await client.aclose()
+        await close_redis(client)
 
 
 async def _read(check: AnyQueueCheck, env: ProbeEnvironment) -> QueueCounts:
@@ -86,14 +83,11 @@ class QueueProbe:
             if failure is None:
                 raise
             kind, message = failure
-            message = " ".join(env.secrets.scrub(message).split())
-            if len(message) > _MAX_MESSAGE:
-                message = message[: _MAX_MESSAGE - 1] + "…"
             return QueueObservation(
                 observed_at=env.now(),
                 latency_s=time.perf_counter() - started,
                 target=target,
-                failure=ProbeFailure(kind=kind, message=message),
+                failure=ProbeFailure(kind=kind, message=failure_message(message, env.secrets, _MAX_MESSAGE)),
             )
         # Taken after the answer: the rate between two samples is measured between the two reads.
         return QueueObservation(

@@ -7,13 +7,11 @@ zset of parents waiting for their children, `active` the list of jobs a worker h
 INCRed by every add, `meta` a hash (`paused` set while the queue is paused, `version`).
 """
 
-import errno
-import ssl
-
 import redis.asyncio as aioredis
 from redis import exceptions as rex
 
-from runbook.adapters.probes.queue_common import DetailValue, QueueCounts, exception_chain
+from runbook.adapters.probes.queue_common import DetailValue, QueueCounts
+from runbook.adapters.redis_client import socket_failure_kind
 from runbook.models.config import BullmqQueueCheck, RedisListQueueCheck
 from runbook.models.observations import FailureKind
 
@@ -145,19 +143,7 @@ def classify_redis_error(exc: BaseException) -> FailureKind:
     if isinstance(exc, rex.TimeoutError | TimeoutError):
         return FailureKind.TIMEOUT
     if isinstance(exc, rex.ConnectionError | OSError):
-        # redis-py wraps the socket error without `from`; the original is kept as __context__.
-        causes = list(exception_chain(exc))
-        if any(isinstance(cause, ssl.SSLError) for cause in causes):
-            return FailureKind.TLS
-        if any(
-            isinstance(cause, ConnectionRefusedError)
-            or (isinstance(cause, OSError) and cause.errno == errno.ECONNREFUSED)
-            for cause in causes
-        ):
-            return FailureKind.REFUSED
-        if any(isinstance(cause, TimeoutError) for cause in causes):
-            return FailureKind.TIMEOUT
-        return FailureKind.CONNECTION
+        return socket_failure_kind(exc) or FailureKind.CONNECTION
     if isinstance(exc, rex.InvalidResponse):
         return FailureKind.PROTOCOL
     if isinstance(exc, rex.ResponseError):

@@ -8,7 +8,8 @@ from urllib.parse import urlsplit
 
 from botocore import exceptions as bex
 
-from runbook.adapters.probes.queue_common import QueueCounts, exception_chain
+from runbook.adapters.probes.failures import exception_chain
+from runbook.adapters.probes.queue_common import QueueCounts
 from runbook.models.config import SqsQueueCheck
 from runbook.models.observations import FailureKind
 

@@ -3,25 +3,24 @@
 The probe records the reply as it came (the condition judges it) and turns what went wrong into a
 `ProbeFailure` by exception class: redis-py maps the server's error codes (WRONGPASS, NOAUTH, LOADING,
 NOPERM) to classes, and wraps socket errors (refused, TLS) in a `ConnectionError` whose `__context__`
-keeps the original, so nothing here reads message text.
+keeps the original (read by `socket_failure_kind`, shared with the queue probe), so nothing here reads
+message text.
 """
 
 import asyncio
-import contextlib
 import socket
-import ssl
 import time
-from collections.abc import Iterator
 
 from redis import exceptions as rex
 
 from runbook.adapters.probes.base import ProbeEnvironment
-from runbook.adapters.redis_client import open_redis, redis_target
+from runbook.adapters.probes.failures import exception_chain, failure_message
+from runbook.adapters.redis_client import close_redis, open_redis, redis_target, socket_failure_kind
 from runbook.models.config import RedisCheck
 from runbook.models.observations import FailureKind, ProbeFailure, RedisObservation
+from runbook.text import truncate
 
 _MAX_TEXT = 200
-_CLOSE_TIMEOUT = 1.0  # closing never waits on a dead peer for long
 
 
 class RedisProbe:
@@ -44,9 +43,7 @@ class RedisProbe:
         except rex.RedisError as exc:
             failure = _failure(exc, env)
         finally:
-            with contextlib.suppress(Exception):
-                async with asyncio.timeout(_CLOSE_TIMEOUT):
-                    await client.aclose()
+            await close_redis(client)
         return RedisObservation(
             observed_at=observed_at,
             latency_s=time.monotonic() - started,
@@ -60,8 +57,8 @@ class RedisProbe:
 
 
 def _failure(exc: rex.RedisError, env: ProbeEnvironment) -> ProbeFailure:
-    message = " ".join(env.secrets.scrub(str(exc)).split()) or type(exc).__name__
-    return ProbeFailure(kind=_kind(exc), message=_truncate(message))
+    message = failure_message(str(exc), env.secrets, _MAX_TEXT) or type(exc).__name__
+    return ProbeFailure(kind=_kind(exc), message=message)
 
 
 def _kind(exc: rex.RedisError) -> FailureKind:
@@ -72,14 +69,10 @@ def _kind(exc: rex.RedisError) -> FailureKind:
         return FailureKind.AUTH  # WRONGPASS, NOAUTH, an ACL user not allowed to run PING
     if isinstance(exc, rex.BusyLoadingError):
         return FailureKind.LOADING
-    causes = list(_chain(exc))
-    if any(isinstance(cause, ssl.SSLError) for cause in causes):
-        return FailureKind.TLS
-    if any(isinstance(cause, ConnectionRefusedError) for cause in causes):
-        return FailureKind.REFUSED
-    if any(isinstance(cause, TimeoutError) for cause in causes):
-        return FailureKind.TIMEOUT
-    if any(isinstance(cause, socket.gaierror) for cause in causes):
+    socket_kind = socket_failure_kind(exc)
+    if socket_kind is not None:
+        return socket_kind
+    if any(isinstance(cause, socket.gaierror) for cause in exception_chain(exc)):
         return FailureKind.CONNECTION
     if isinstance(exc, rex.InvalidResponse | rex.ResponseError):
         return FailureKind.PROTOCOL  # not RESP at all, or an error reply where PONG belongs
@@ -88,21 +81,7 @@ def _kind(exc: rex.RedisError) -> FailureKind:
     return FailureKind.OTHER
 
 
-def _chain(exc: BaseException) -> Iterator[BaseException]:
-    """`exc` and its causes: redis-py raises its own errors inside `except OSError` blocks."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        yield current
-        current = current.__cause__ or current.__context__
-
-
 def _text(reply: object) -> str:
     if isinstance(reply, bytes):
-        return _truncate(reply.decode(errors="replace"))
-    return _truncate(reply if isinstance(reply, str) else repr(reply))
-
-
-def _truncate(text: str) -> str:
-    return text if len(text) <= _MAX_TEXT else text[: _MAX_TEXT - 1] + "…"
+        return truncate(reply.decode(errors="replace"), _MAX_TEXT)
+    return truncate(reply if isinstance(reply, str) else repr(reply), _MAX_TEXT)

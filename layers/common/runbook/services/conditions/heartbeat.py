@@ -8,6 +8,7 @@ from runbook.models.config import HeartbeatCheck
 from runbook.models.observations import HeartbeatObservation
 from runbook.models.results import CheckResult, Outcome
 from runbook.models.state import CheckState, HeartbeatRecord
+from runbook.services.conditions.verdict import check_result
 
 # Enough of the job's own summary to say what failed; the whole report is in the CI job.
 MAX_SUMMARY_CHARS = 200
@@ -41,22 +42,16 @@ def evaluate(check: HeartbeatCheck, observation: HeartbeatObservation, state: Ch
     window = duration_text(check.max_age)
     details: dict[str, Any] = {"max_age_s": check.max_age, "require_pass": check.require_pass}
 
-    def result(ok: bool, outcome: Outcome, reason: str) -> CheckResult:
-        return CheckResult(
-            check=check.name,
-            kind=check.kind,
-            ok=ok,
-            outcome=outcome,
-            reason=f"{check.name}: {reason}",
-            observed_at=now,
-            details=details,
+    def result(outcome: Outcome, reason: str) -> CheckResult:
+        return check_result(
+            check, observation, outcome, f"{check.name}: {reason}", details, reason_limit=None
         )
 
     if observation.failure is not None:  # the heartbeat probe reads memory; only a bug gets here
-        return result(False, Outcome.PROBE_ERROR, observation.failure.message)
+        return result(Outcome.PROBE_ERROR, observation.failure.message)
     latest = observation.latest
     if latest is None:
-        return result(False, Outcome.NEVER_REPORTED, f"no report has arrived yet, window {window}")
+        return result(Outcome.NEVER_REPORTED, f"no report has arrived yet, window {window}")
 
     report_age = (now - latest.reported_at).total_seconds()
     last_pass = _last_pass(latest)
@@ -75,7 +70,6 @@ def evaluate(check: HeartbeatCheck, observation: HeartbeatObservation, state: Ch
 
     if last_pass is None:
         return result(
-            False,
             Outcome.STALE,
             "; ".join(filter(None, [f"no passing report yet, window {window}", failure])),
         )
@@ -83,9 +77,9 @@ def evaluate(check: HeartbeatCheck, observation: HeartbeatObservation, state: Ch
     details["pass_age_s"] = round(pass_age, 1)
     if pass_age > check.max_age:
         stale = f"no passing report for {duration_text(pass_age)}, window {window}"
-        return result(False, Outcome.STALE, "; ".join(filter(None, [stale, failure])))
+        return result(Outcome.STALE, "; ".join(filter(None, [stale, failure])))
     if failure and check.require_pass:
-        return result(False, Outcome.REPORTED_FAILURE, failure)
+        return result(Outcome.REPORTED_FAILURE, failure)
     # require_pass off: a failed run only shows in the reason while a pass is fresh enough.
     passed = f"passed {duration_text(pass_age)} ago, window {window}"
-    return result(True, Outcome.OK, "; ".join(filter(None, [passed, failure])))
+    return result(Outcome.OK, "; ".join(filter(None, [passed, failure])))

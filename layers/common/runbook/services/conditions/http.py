@@ -13,9 +13,10 @@ from runbook.models.config import HttpCheck
 from runbook.models.observations import FailureKind, HttpObservation
 from runbook.models.results import CheckResult, Outcome
 from runbook.models.state import CheckState
+from runbook.services.conditions.verdict import check_result, latency_ms
+from runbook.text import truncate
 
 MAX_VALUE_CHARS = 100
-MAX_REASON_CHARS = 300
 
 _FAILURE_OUTCOMES = {
     FailureKind.TIMEOUT: Outcome.TIMEOUT,
@@ -28,27 +29,18 @@ _FAILURE_OUTCOMES = {
 
 def evaluate(check: HttpCheck, observation: HttpObservation, state: CheckState) -> CheckResult:
     """`state` is unused: an HTTP verdict depends on this answer alone (streaks are judged elsewhere)."""
-    latency_ms = round(observation.latency_s * 1000, 1) if observation.latency_s is not None else None
+    latency = latency_ms(observation)
     details: dict[str, Any] = {"target": observation.target}
-    if latency_ms is not None:
-        details["latency_ms"] = latency_ms
+    if latency is not None:
+        details["latency_ms"] = latency
     if observation.status_code is not None:
         details["status_code"] = observation.status_code
-    outcome, reason = _judge(check, observation, latency_ms, details)
-    return CheckResult(
-        check=check.name,
-        kind=check.kind,
-        ok=outcome is Outcome.OK,
-        outcome=outcome,
-        reason=_truncate(reason, MAX_REASON_CHARS),
-        observed_at=observation.observed_at,
-        latency_ms=latency_ms,
-        details=details,
-    )
+    outcome, reason = _judge(check, observation, latency, details)
+    return check_result(check, observation, outcome, reason, details)
 
 
 def _judge(
-    check: HttpCheck, obs: HttpObservation, latency_ms: float | None, details: dict[str, Any]
+    check: HttpCheck, obs: HttpObservation, latency: float | None, details: dict[str, Any]
 ) -> tuple[Outcome, str]:
     """The first thing wrong, in this order: no answer (the probe's failure), status, JSON fields, body
     text, latency, certificate expiry. A later check only speaks when every earlier one passed."""
@@ -65,7 +57,7 @@ def _judge(
         got = f"HTTP {obs.status_code}"
         if obs.location:
             details["location"] = obs.location
-            got += f" redirecting to {_truncate(obs.location, MAX_VALUE_CHARS)}"
+            got += f" redirecting to {truncate(obs.location, MAX_VALUE_CHARS)}"
         return Outcome.HTTP_STATUS, f"{target} answered {got}, expected {_statuses(expect.status)}"
 
     if expect.json_fields is not None:
@@ -97,8 +89,8 @@ def _judge(
             )
 
     answered = f"HTTP {obs.status_code}"
-    if latency_ms is not None:
-        answered += f" in {latency_ms:.0f} ms"
+    if latency is not None:
+        answered += f" in {latency:.0f} ms"
     return Outcome.OK, f"{target} answered {answered}"
 
 
@@ -157,8 +149,4 @@ def _days(days: float) -> str:
 
 def _value(value: Any) -> str:
     """A value as JSON, cut to MAX_VALUE_CHARS so that one huge field cannot flood the alert."""
-    return _truncate(json.dumps(value, ensure_ascii=False, default=str), MAX_VALUE_CHARS)
-
-
-def _truncate(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return truncate(json.dumps(value, ensure_ascii=False, default=str), MAX_VALUE_CHARS)

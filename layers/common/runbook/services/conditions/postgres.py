@@ -11,8 +11,7 @@ from runbook.models.config import PostgresCheck
 from runbook.models.observations import FailureKind, PostgresObservation
 from runbook.models.results import CheckResult, Outcome
 from runbook.models.state import CheckState
-
-MAX_REASON_CHARS = 300
+from runbook.services.conditions.verdict import check_result, phrased_failure
 
 _FAILURE_OUTCOMES = {
     FailureKind.TIMEOUT: Outcome.TIMEOUT,
@@ -37,33 +36,20 @@ _PHRASES = {
 
 def evaluate(check: PostgresCheck, observation: PostgresObservation, state: CheckState) -> CheckResult:
     """`state` is unused: this verdict depends on this observation alone (streaks are judged elsewhere)."""
-    latency_ms = round(observation.latency_s * 1000, 1) if observation.latency_s is not None else None
     details: dict[str, Any] = {"target": observation.target, "server_state": observation.server_state}
     if observation.server_version is not None:
         details["server_version"] = observation.server_version
     if check.query is not None:
         details["query_ran"] = observation.query_ran
     outcome, reason = _judge(check, observation, details)
-    return CheckResult(
-        check=check.name,
-        kind=check.kind,
-        ok=outcome is Outcome.OK,
-        outcome=outcome,
-        reason=_truncate(reason, MAX_REASON_CHARS),
-        observed_at=observation.observed_at,
-        latency_ms=latency_ms,
-        details=details,
-    )
+    return check_result(check, observation, outcome, reason, details)
 
 
 def _judge(check: PostgresCheck, obs: PostgresObservation, details: dict[str, Any]) -> tuple[Outcome, str]:
     where = f"PostgreSQL at {check.host}:{check.port}"
     if obs.failure is not None:
-        details["failure"] = obs.failure.kind.value
-        details["message"] = obs.failure.message
         # Any other kind means the server answered something the probe could not use (3D000, ...).
-        outcome = _FAILURE_OUTCOMES.get(obs.failure.kind, Outcome.CONNECTION_ERROR)
-        return outcome, f"{where} {_PHRASES[outcome]}: {obs.failure.message}"
+        return phrased_failure(where, obs.failure, _FAILURE_OUTCOMES, _PHRASES, details)
     if obs.server_state != "accepting":
         return Outcome.PROBE_ERROR, f"{where}: the probe reported {obs.server_state!r} without saying why"
     if check.query is not None and not obs.query_ran:
@@ -71,7 +57,3 @@ def _judge(check: PostgresCheck, obs: PostgresObservation, details: dict[str, An
     version = f" (PostgreSQL {obs.server_version})" if obs.server_version else ""
     ran = "; the check query ran" if check.query is not None else ""
     return Outcome.OK, f"{where} is accepting connections{version}{ran}"
-
-
-def _truncate(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -13,9 +13,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from runbook.models.config import BullmqQueueCheck, RedisListQueueCheck, SqsQueueCheck
-from runbook.models.observations import FailureKind, QueueObservation
+from runbook.models.observations import QueueObservation
 from runbook.models.results import CheckResult, Outcome
 from runbook.models.state import CheckState, QueueSample
+from runbook.services.conditions.verdict import FAILURE_OUTCOMES as FAILURE_OUTCOMES
+from runbook.services.conditions.verdict import check_result
 
 # Two readings closer than this come from overlapping or retried invocations, not from the schedule:
 # over a few seconds a healthy worker may finish nothing, and "0 per minute" would read as a stall.
@@ -25,19 +27,6 @@ MIN_INTERVAL = timedelta(seconds=10)
 MAX_SAMPLE_AGE = timedelta(minutes=15)
 # Below this many jobs finished in the previous interval, a drop is noise (2 jobs then 0.9 per minute).
 MIN_JOBS_FOR_DROP = 10
-
-FAILURE_OUTCOMES = {
-    FailureKind.TIMEOUT: Outcome.TIMEOUT,
-    FailureKind.REFUSED: Outcome.CONNECTION_REFUSED,
-    FailureKind.CONNECTION: Outcome.CONNECTION_ERROR,
-    FailureKind.TLS: Outcome.TLS_ERROR,
-    FailureKind.PROTOCOL: Outcome.UNEXPECTED_REPLY,
-    FailureKind.AUTH: Outcome.AUTH_FAILED,
-    FailureKind.LOADING: Outcome.LOADING,
-    FailureKind.REJECTING: Outcome.REJECTING,
-    FailureKind.QUERY: Outcome.QUERY_FAILED,
-    FailureKind.OTHER: Outcome.PROBE_ERROR,
-}
 
 QueueCheck = BullmqQueueCheck | RedisListQueueCheck | SqsQueueCheck
 
@@ -187,25 +176,15 @@ def evaluate(check: QueueCheck, observation: QueueObservation, state: CheckState
     # The probe's extra evidence (delayed jobs, paused queue, ...); QueueObservation has no field for it yet.
     details.update(observation.details)
 
-    def result(ok: bool, outcome: Outcome, reason: str) -> CheckResult:
-        latency = observation.latency_s
-        return CheckResult(
-            check=check.name,
-            kind=check.kind,
-            ok=ok,
-            outcome=outcome,
-            reason=reason,
-            observed_at=observation.observed_at,
-            latency_ms=None if latency is None else round(latency * 1000, 1),
-            details=details,
-        )
+    def result(outcome: Outcome, reason: str) -> CheckResult:
+        return check_result(check, observation, outcome, reason, details, reason_limit=None)
 
     if observation.failure is not None:
         details["failure"] = observation.failure.kind.value
         outcome = FAILURE_OUTCOMES.get(observation.failure.kind, Outcome.PROBE_ERROR)
-        return result(False, outcome, f"{label}: {observation.failure.message}")
+        return result(outcome, f"{label}: {observation.failure.message}")
     if observation.depth is None:
-        return result(False, Outcome.PROBE_ERROR, f"{label}: the probe returned no depth")
+        return result(Outcome.PROBE_ERROR, f"{label}: the probe returned no depth")
 
     details["depth"] = observation.depth
     details["in_flight"] = observation.in_flight
@@ -220,16 +199,14 @@ def evaluate(check: QueueCheck, observation: QueueObservation, state: CheckState
 
     if observation.depth >= check.max_depth:
         return result(
-            False,
             Outcome.DEPTH_EXCEEDED,
             f"{label}: {_count(observation.depth, check)} waiting, limit {check.max_depth}",
         )
     if verdict is not None:
-        return result(False, verdict.outcome, verdict.reason)
+        return result(verdict.outcome, verdict.reason)
     rate = details.get("rate_per_minute")
     rate_text = f", {rate:.1f} finished/min" if rate is not None else ""
     return result(
-        True,
         Outcome.OK,
         f"{label}: {_count(observation.depth, check)} waiting (limit {check.max_depth}){rate_text}",
     )

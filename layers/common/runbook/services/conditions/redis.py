@@ -9,18 +9,20 @@ from runbook.models.config import RedisCheck
 from runbook.models.observations import FailureKind, RedisObservation
 from runbook.models.results import CheckResult, Outcome
 from runbook.models.state import CheckState
+from runbook.services.conditions.verdict import FAILURE_OUTCOMES, check_result, phrased_failure
 
 EXPECTED_REPLY = "PONG"
-MAX_REASON_CHARS = 300
 
-_FAILURE_OUTCOMES = {
-    FailureKind.TIMEOUT: Outcome.TIMEOUT,
-    FailureKind.REFUSED: Outcome.CONNECTION_REFUSED,
-    FailureKind.AUTH: Outcome.AUTH_FAILED,
-    FailureKind.LOADING: Outcome.LOADING,
-    FailureKind.TLS: Outcome.TLS_ERROR,
-    FailureKind.PROTOCOL: Outcome.UNEXPECTED_REPLY,
-}
+# The failures this condition names, with their plain meaning; any other kind is a CONNECTION_ERROR.
+_REDIS_FAILURES = (
+    FailureKind.TIMEOUT,
+    FailureKind.REFUSED,
+    FailureKind.AUTH,
+    FailureKind.LOADING,
+    FailureKind.TLS,
+    FailureKind.PROTOCOL,
+)
+_FAILURE_OUTCOMES = {kind: FAILURE_OUTCOMES[kind] for kind in _REDIS_FAILURES}
 # How each outcome reads after "Redis at host:port"; the probe's message follows.
 _PHRASES = {
     Outcome.TIMEOUT: "timed out",
@@ -35,36 +37,19 @@ _PHRASES = {
 
 def evaluate(check: RedisCheck, observation: RedisObservation, state: CheckState) -> CheckResult:
     """`state` is unused: this verdict depends on this observation alone (streaks are judged elsewhere)."""
-    latency_ms = round(observation.latency_s * 1000, 1) if observation.latency_s is not None else None
     details: dict[str, Any] = {"target": observation.target}
     if observation.reply is not None:
         details["reply"] = observation.reply
     outcome, reason = _judge(check, observation, details)
-    return CheckResult(
-        check=check.name,
-        kind=check.kind,
-        ok=outcome is Outcome.OK,
-        outcome=outcome,
-        reason=_truncate(reason, MAX_REASON_CHARS),
-        observed_at=observation.observed_at,
-        latency_ms=latency_ms,
-        details=details,
-    )
+    return check_result(check, observation, outcome, reason, details)
 
 
 def _judge(check: RedisCheck, obs: RedisObservation, details: dict[str, Any]) -> tuple[Outcome, str]:
     where = f"Redis at {check.host}:{check.port}"
     if obs.failure is not None:
-        details["failure"] = obs.failure.kind.value
-        details["message"] = obs.failure.message
-        outcome = _FAILURE_OUTCOMES.get(obs.failure.kind, Outcome.CONNECTION_ERROR)
-        return outcome, f"{where} {_PHRASES[outcome]}: {obs.failure.message}"
+        return phrased_failure(where, obs.failure, _FAILURE_OUTCOMES, _PHRASES, details)
     if obs.reply is None:
         return Outcome.PROBE_ERROR, f"{where}: the probe reported neither a reply nor a failure"
     if obs.reply != EXPECTED_REPLY:
         return Outcome.UNEXPECTED_REPLY, f"{where} answered PING with {obs.reply!r} instead of PONG"
     return Outcome.OK, f"{where} answered PING with PONG"
-
-
-def _truncate(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
