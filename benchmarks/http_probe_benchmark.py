@@ -40,11 +40,11 @@ from typing import Any
 
 import httpx
 
+from runbook.adapters.parameters import ResolvedSecrets
 from runbook.adapters.probes.base import ProbeEnvironment
 from runbook.adapters.probes.http import HttpProbe
 from runbook.adapters.probes.http_clients import LANE_CONNECTIONS
 from runbook.models.config import HttpCheck, ProbeSettings
-from runbook.models.secrets import SecretRef
 from runbook.services.probe_runner import run_checks
 
 TARGET_RATIO = 1.3
@@ -58,18 +58,10 @@ OK_BODY = b'{"status":"ok"}'
 Side = Callable[[Sequence[HttpCheck], int], Coroutine[Any, Any, int]]
 
 
-class _NoSecrets:
-    def value(self, ref: SecretRef) -> str:
-        raise KeyError(ref.describe())
-
-    def scrub(self, text: str) -> str:
-        return text
-
-
 async def probe_run(checks: Sequence[HttpCheck], concurrency: int) -> int:
     """The probe side: the health probe's own runner (semaphore, per-check hard timeout, run budget,
     probe, condition, secret scrubbing), as HealthProbeFunction runs it."""
-    env = ProbeEnvironment(settings=ProbeSettings(max_concurrency=concurrency), secrets=_NoSecrets())
+    env = ProbeEnvironment(settings=ProbeSettings(max_concurrency=concurrency), secrets=ResolvedSecrets())
     runs = await run_checks(checks, env, {"http": HttpProbe()}, {}, budget_s=RUN_BUDGET_S)
     return sum(run.result.ok for run in runs)
 

@@ -1,20 +1,12 @@
-"""An in-memory SecretLookup for tests that do not exercise SSM/Secrets Manager themselves."""
+"""Secrets for tests that do not exercise SSM/Secrets Manager themselves: the production lookup
+(ResolvedSecrets, with its masking), filled with known values."""
 
+from collections.abc import Mapping
+
+from runbook.adapters.parameters import ResolvedSecrets
 from runbook.models.secrets import SecretRef
 
 
-class StaticSecrets:
-    def __init__(self, values: dict[SecretRef, str] | None = None) -> None:
-        self._values = dict(values or {})
-
-    def value(self, ref: SecretRef) -> str:
-        try:
-            return self._values[ref]
-        except KeyError:
-            raise KeyError(f"no test value for {ref.describe()}") from None
-
-    def scrub(self, text: str) -> str:
-        for secret in self._values.values():
-            if secret:
-                text = text.replace(secret, "***")
-        return text
+class StaticSecrets(ResolvedSecrets):
+    def __init__(self, values: Mapping[SecretRef, str] | None = None) -> None:
+        super().__init__(values=dict(values or {}))

@@ -1,38 +1,40 @@
 """One run of a config's checks for the CLI: real targets, no state table, no alerts."""
 
 from runbook.adapters.aws_clients import probe_client
-from runbook.adapters.probes.base import ProbeEnvironment
+from runbook.adapters.parameters import ResolvedSecrets
+from runbook.adapters.probes.base import ProbeEnvironment, utc_now
 from runbook.adapters.probes.registry import default_probes
-from runbook.models.config import RunbookConfig
+from runbook.models.config import Check, RunbookConfig
 from runbook.models.results import CheckResult, Outcome
 from runbook.models.secrets import find_secret_refs
 from runbook.runtime import secret_resolver
 from runbook.services.probe_runner import run_checks
 
+NOT_LOCAL = "heartbeat reports live in the deployed state table; not checked locally"
+
 
 async def run_once(config: RunbookConfig, budget_s: float) -> list[CheckResult]:
     checks = config.enabled_checks()
-    refs = [ref for check in checks for ref in find_secret_refs(check)]
-    secrets = secret_resolver().resolve_all(refs) if refs else None
+    probed = [check for check in checks if check.kind != "heartbeat"]
+    refs = [ref for check in probed for ref in find_secret_refs(check)]
     env = ProbeEnvironment(
         settings=config.probe,
-        secrets=secrets or _NoSecrets(),
+        # No AWS client (nor region) is needed when the config references no secret.
+        secrets=secret_resolver().resolve_all(refs) if refs else ResolvedSecrets(),
         sqs_client=lambda region: probe_client("sqs", region),
     )
-    runs = await run_checks(checks, env, default_probes(), {}, budget_s)
-    return [_local(run.result) for run in runs]
+    results = {
+        run.check.name: run.result for run in await run_checks(probed, env, default_probes(), {}, budget_s)
+    }
+    return [results.get(check.name) or _not_local(check) for check in checks]
 
 
-def _local(result: CheckResult) -> CheckResult:
-    if result.kind == "heartbeat" and result.outcome is Outcome.NEVER_REPORTED:
-        reason = "heartbeat reports live in the deployed state table; not checked locally"
-        return result.model_copy(update={"outcome": Outcome.SKIPPED, "reason": reason})
-    return result
-
-
-class _NoSecrets:
-    def value(self, ref: object) -> str:
-        raise KeyError(ref)
-
-    def scrub(self, text: str) -> str:
-        return text
+def _not_local(check: Check) -> CheckResult:
+    return CheckResult(
+        check=check.name,
+        kind=check.kind,
+        ok=False,
+        outcome=Outcome.SKIPPED,
+        reason=NOT_LOCAL,
+        observed_at=utc_now(),
+    )

@@ -50,7 +50,7 @@ def record_rejected_event(reason: str) -> None:
     metrics.add_metric(name="RejectedEvents", unit=MetricUnit.Count, value=1)
 
 
-def record_heartbeat(check: str, accepted: bool, reason: str) -> None:
+def heartbeat_reported(check: str, accepted: bool, reason: str) -> None:
     logger.info("heartbeat report", extra={"check": check, "accepted": accepted, "reason": reason})
     metrics.add_metric(
         name="HeartbeatAccepted" if accepted else "HeartbeatRejected", unit=MetricUnit.Count, value=1

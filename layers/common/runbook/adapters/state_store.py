@@ -62,7 +62,7 @@ class StateStore:
                 **({"ExpressionAttributeValues": values} if values else {}),
             )
         except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            if _conditional_check_failed(error):
                 raise StaleStateError(state.check) from None
             raise
         return saved
@@ -93,7 +93,7 @@ class StateStore:
             )
             return True
         except ClientError as error:
-            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            if not _conditional_check_failed(error):
                 raise
         if status == "pass":  # late, but still the newest pass we know of
             self._raise_last_pass(check, at)
@@ -109,7 +109,7 @@ class StateStore:
                 ExpressionAttributeValues={":at": {"S": at}},
             )
         except ClientError as error:
-            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            if not _conditional_check_failed(error):
                 raise
 
     def _batch_get(self, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -128,6 +128,10 @@ class StateStore:
             else:
                 raise RuntimeError(f"DynamoDB kept {len(request[self._table]['Keys'])} keys unprocessed")
         return items
+
+
+def _conditional_check_failed(error: ClientError) -> bool:
+    return bool(error.response["Error"]["Code"] == "ConditionalCheckFailedException")
 
 
 def _state_from_item(item: dict[str, Any]) -> CheckState:

@@ -25,7 +25,7 @@ def handle_probe_event(
         return RejectedEvent(rejected=str(error))
     if isinstance(trigger, HeartbeatEvent):
         outcome = record_heartbeat(trigger.detail, deps.config, deps.store, received_at=trigger.time)
-        telemetry.record_heartbeat(outcome.check, outcome.accepted, outcome.reason)
+        telemetry.heartbeat_reported(outcome.check, outcome.accepted, outcome.reason)
         return outcome
     summary = run_health_probe(deps, budget_s)
     telemetry.record_probe_run(summary.failed)
