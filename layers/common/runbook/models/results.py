@@ -6,6 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from runbook.models.config import Severity
+
 
 class Outcome(StrEnum):
     """Machine-readable verdict of a check; `reason` carries the human sentence."""
@@ -42,6 +44,12 @@ class Outcome(StrEnum):
     NEVER_REPORTED = "never_reported"
     STALE = "stale"
     REPORTED_FAILURE = "reported_failure"
+    # integration (quota check)
+    QUOTA_WARNING = "quota_warning"
+    QUOTA_CRITICAL = "quota_critical"
+    QUOTA_EXHAUSTED = "quota_exhausted"  # 429, or nothing left
+    QUOTA_FORECAST = "quota_forecast"  # runs out before it resets, at the current rate
+    QUOTA_UNKNOWN = "quota_unknown"  # reachable, but the answer says nothing readable about the quota
 
 
 class CheckResult(BaseModel):
@@ -55,6 +63,9 @@ class CheckResult(BaseModel):
     observed_at: datetime
     latency_ms: float | None = None
     details: dict[str, Any] = Field(default_factory=dict, description="Evidence: status code, depth, ...")
+    severity: Severity | None = Field(
+        default=None, description="How loud this failure is, where it differs from the check's severity."
+    )
 
     @property
     def counts(self) -> bool:

@@ -6,8 +6,11 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from runbook.models.alert import Alert
+from runbook.models.config import Severity
+from runbook.models.quota import MAX_QUOTA_SAMPLES, QuotaSample
 
 CheckStatus = Literal["unknown", "up", "down"]
+
 MAX_QUEUE_SAMPLES = 10
 
 
@@ -26,12 +29,17 @@ class CheckState(BaseModel):
 
     check: str
     status: CheckStatus = "unknown"
-    failures: int = 0
-    successes: int = 0
+    level: Severity | None = Field(default=None, description="While down: the severity of the open alert.")
+    failures: int = Field(default=0, description="Consecutive runs worse than the current level.")
+    successes: int = Field(default=0, description="Consecutive runs better than the current level.")
+    streak_level: Severity | None = Field(
+        default=None, description="The level the running streak would move to (None: healthy)."
+    )
     changed_at: datetime | None = None
     last_outcome: str | None = None
     last_reason: str | None = None
     samples: list[QueueSample] = Field(default_factory=list, max_length=MAX_QUEUE_SAMPLES)
+    quota_samples: list[QuotaSample] = Field(default_factory=list, max_length=MAX_QUOTA_SAMPLES)
     pending_alert: Alert | None = Field(
         default=None, description="Decided but not yet published: retried on the next run (outbox)."
     )

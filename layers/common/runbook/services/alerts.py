@@ -2,8 +2,8 @@
 
 from datetime import datetime
 
-from runbook.models.alert import Alert
-from runbook.models.config import CheckBase
+from runbook.models.alert import Alert, AlertStatus
+from runbook.models.config import SEVERITY_RANK, CheckBase, Sev, Severity
 from runbook.models.results import CheckResult
 from runbook.models.state import CheckState
 from runbook.services.transitions import Change
@@ -24,12 +24,12 @@ def check_alert(
     change: Change,
     previous: CheckState,
     source: str = HEALTH_PROBE_SOURCE,
+    level: Severity | None = None,
 ) -> Alert:
-    if change == "down":
-        status, summary = "firing", f"{check.name} is DOWN: {result.reason}"
-    else:
-        status = "resolved"
-        summary = f"{check.name} is UP again{_since(previous.changed_at)}: {result.reason}"
+    """`level`: the severity the check moved to (default: its own); a resolve keeps the open alert's."""
+    severity = (previous.level or check.severity) if change == "up" else (level or check.severity)
+    status: AlertStatus = "resolved" if change == "up" else "firing"
+    summary = _summary(check.name, change, result.reason, previous)
     links = {
         name: str(url)
         for name, url in (("runbook", check.runbook_url), ("dashboard", check.dashboard_url))
@@ -38,8 +38,8 @@ def check_alert(
     return Alert(
         key=alert_key(source, check.name),
         status=status,
-        severity=check.severity,
-        sev=check.sev,
+        severity=severity,
+        sev=sev_for(severity, check),
         summary=truncate(summary, MAX_SUMMARY),
         source=source,
         check=check.name,
@@ -52,12 +52,31 @@ def check_alert(
             "latency_ms": result.latency_ms,
             "failure_threshold": check.failure_threshold,
             "success_threshold": check.success_threshold,
+            "change": change,
+            "previous_severity": previous.level if change in ("escalated", "deescalated") else None,
             "down_since": previous.changed_at.isoformat() if change == "up" and previous.changed_at else None,
             "evidence": result.details,
         },
         labels=dict(check.labels),
         links=links,
     )
+
+
+def sev_for(severity: Severity, check: CheckBase) -> Sev:
+    """The check's SEV is for its own severity; a lower level of a graded check (an integration's quota at
+    warning) is a lower incident, so that it never opens a customer-facing SEV1/SEV2 incident."""
+    if SEVERITY_RANK[severity] >= SEVERITY_RANK[check.severity]:
+        return check.sev
+    floor: Sev = "SEV3" if severity == "warning" else "SEV4"
+    return max(check.sev, floor)  # "SEV3" > "SEV2": the lower of the two incidents
+
+
+def _summary(name: str, change: Change, reason: str, previous: CheckState) -> str:
+    if change == "down":
+        return f"{name} is DOWN: {reason}"
+    if change == "up":
+        return f"{name} is UP again{_since(previous.changed_at)}: {reason}"
+    return f"{name} {change} from {previous.level}: {reason}"
 
 
 def _since(when: datetime | None) -> str:

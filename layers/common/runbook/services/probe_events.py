@@ -2,21 +2,16 @@
 
 from typing import Any
 
-from pydantic import BaseModel
-
 from runbook import telemetry
-from runbook.models.events import HeartbeatEvent, RejectedEventError, parse_probe_trigger
-from runbook.services.health_probe import HealthProbeDependencies, ProbeRunSummary, run_health_probe
+from runbook.models.events import HeartbeatEvent, RejectedEvent, RejectedEventError, parse_probe_trigger
+from runbook.services.health_probe import HealthProbeDependencies, run_health_probe
 from runbook.services.heartbeats import HeartbeatOutcome, record_heartbeat
-
-
-class RejectedEvent(BaseModel):
-    rejected: str
+from runbook.services.settlement import RunSummary
 
 
 def handle_probe_event(
     event: Any, deps: HealthProbeDependencies, budget_s: float
-) -> ProbeRunSummary | HeartbeatOutcome | RejectedEvent:
+) -> RunSummary | HeartbeatOutcome | RejectedEvent:
     try:
         trigger = parse_probe_trigger(event)
     except RejectedEventError as error:
