@@ -109,7 +109,7 @@ def test_bad_names_and_duplicate_names():
         "checks:\n  - {name: a, kind: http, url: 'https://a.example.com/'}\n"
         "  - {name: a, kind: http, url: 'https://b.example.com/'}\n"
     )
-    assert "check name 'a' is used twice" in twice[0]
+    assert "name 'a' is used twice" in twice[0]
 
 
 def test_invalid_defaults_are_reported_once_at_defaults():

@@ -30,7 +30,13 @@ UV_EXPORT = [
 
 
 def _statements(function: dict[str, Any]) -> list[dict[str, Any]]:
-    return [s for policy in function["Properties"].get("Policies", []) for s in policy["Statement"]]
+    """Inline statements and those of the template's managed policies the function attaches."""
+    statements: list[dict[str, Any]] = []
+    for policy in function["Properties"].get("Policies", []):
+        if isinstance(policy, dict) and "Ref" in policy:
+            policy = RESOURCES[policy["Ref"]]["Properties"]["PolicyDocument"]
+        statements += policy["Statement"]
+    return statements
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -41,6 +47,9 @@ def _as_list(value: Any) -> list[Any]:
     ("logical_id", "resource_type"),
     [
         ("HealthProbeFunction", "AWS::Serverless::Function"),
+        ("QuotaCheckFunction", "AWS::Serverless::Function"),
+        ("CheckRunnerPolicy", "AWS::IAM::ManagedPolicy"),
+        ("QuotaCheckHeartbeatAlarm", "AWS::CloudWatch::Alarm"),
         ("CommonLayer", "AWS::Serverless::LayerVersion"),
         ("ConfigLayer", "AWS::Serverless::LayerVersion"),
         ("StateTable", "AWS::DynamoDB::Table"),
@@ -76,7 +85,7 @@ def test_functions_follow_the_naming_contract() -> None:
 @pytest.mark.parametrize("logical_id", sorted(FUNCTIONS))
 def test_function_policies_name_real_resources(logical_id: str) -> None:
     statements = _statements(FUNCTIONS[logical_id])
-    assert statements, f"{logical_id} has no inline policy"
+    assert statements, f"{logical_id} has no policy"
     for statement in statements:
         assert "*" not in _as_list(statement["Resource"]), statement.get("Sid")
         assert not any(a == "*" or a.endswith(":*") for a in _as_list(statement["Action"])), statement.get(
@@ -84,8 +93,12 @@ def test_function_policies_name_real_resources(logical_id: str) -> None:
         )
 
 
-def test_probe_may_use_the_table_but_not_scan_or_delete_it() -> None:
-    table = next(s for s in _statements(FUNCTIONS["HealthProbeFunction"]) if s["Sid"] == "StateTable")
+CHECKERS = ["HealthProbeFunction", "QuotaCheckFunction"]
+
+
+@pytest.mark.parametrize("logical_id", CHECKERS)
+def test_checkers_may_use_the_table_but_not_scan_or_delete_it(logical_id: str) -> None:
+    table = next(s for s in _statements(FUNCTIONS[logical_id]) if s["Sid"] == "StateTable")
     assert table["Resource"] == {"Fn::GetAtt": ["StateTable", "Arn"]}
     assert set(table["Action"]) == {
         "dynamodb:GetItem",
@@ -96,8 +109,9 @@ def test_probe_may_use_the_table_but_not_scan_or_delete_it() -> None:
     }
 
 
-def test_secrets_are_scoped_by_the_path_prefix() -> None:
-    statements = {s["Sid"]: s for s in _statements(FUNCTIONS["HealthProbeFunction"])}
+@pytest.mark.parametrize("logical_id", CHECKERS)
+def test_secrets_are_scoped_by_the_path_prefix(logical_id: str) -> None:
+    statements = {s["Sid"]: s for s in _statements(FUNCTIONS[logical_id])}
     assert "parameter/${SecretsPathPrefix}*" in statements["ReadParameters"]["Resource"]["Fn::Sub"]
     assert "secret:${SecretsPathPrefix}*" in statements["ReadSecrets"]["Resource"]["Fn::Sub"]
 
@@ -161,12 +175,19 @@ def test_globals_carry_the_powertools_and_resource_settings() -> None:
     assert globals_["Layers"] == [{"Ref": "CommonLayer"}, {"Ref": "ConfigLayer"}]
 
 
-def test_heartbeat_alarm_watches_what_the_probe_emits() -> None:
-    alarm = RESOURCES["ProbeHeartbeatAlarm"]["Properties"]
-    assert (alarm["Namespace"], alarm["MetricName"]) == (
-        GLOBAL_ENV["POWERTOOLS_METRICS_NAMESPACE"],
-        "ProbeRun",
-    )
+@pytest.mark.parametrize(
+    ("alarm_id", "metric", "emitter"),
+    [
+        ("ProbeHeartbeatAlarm", "ProbeRun", "record_probe_run"),
+        ("QuotaCheckHeartbeatAlarm", "QuotaCheckRun", "record_quota_run"),
+    ],
+)
+def test_heartbeat_alarms_watch_what_the_checkers_emit(alarm_id: str, metric: str, emitter: str) -> None:
+    alarm = RESOURCES[alarm_id]["Properties"]
+    assert (alarm["Namespace"], alarm["MetricName"]) == (GLOBAL_ENV["POWERTOOLS_METRICS_NAMESPACE"], metric)
+    telemetry = (ROOT / "layers/common/runbook/telemetry.py").read_text()
+    assert f"def {emitter}(" in telemetry
+    assert f'name="{metric}"' in telemetry
     assert alarm["Dimensions"] == [{"Name": "service", "Value": GLOBAL_ENV["POWERTOOLS_SERVICE_NAME"]}]
     assert alarm["TreatMissingData"] == "breaching"  # a prober that stopped sends nothing
     assert alarm["AlarmActions"] == alarm["OKActions"] == [{"Ref": "AlertsTopic"}]
@@ -186,6 +207,7 @@ def test_outputs() -> None:
         "StateTableName",
         "DeadLetterQueueUrl",
         "HealthProbeFunctionName",
+        "QuotaCheckFunctionName",
         "HeartbeatPublisherPolicyArn",
     } <= set(TEMPLATE["Outputs"])
 
@@ -197,3 +219,9 @@ def test_layer_requirements_are_exported_from_the_lock() -> None:
     exported = subprocess.run([uv, *UV_EXPORT], cwd=ROOT, capture_output=True, text=True, check=True).stdout
     current = (ROOT / "layers/common/requirements.txt").read_text()
     assert current == exported, "layers/common/requirements.txt is stale: run `make requirements`"
+
+
+def test_quota_check_runs_on_its_own_schedule_every_five_minutes_by_default() -> None:
+    schedule = FUNCTIONS["QuotaCheckFunction"]["Properties"]["Events"]["Schedule"]["Properties"]
+    assert schedule["Schedule"] == {"Ref": "QuotaCheckSchedule"}
+    assert TEMPLATE["Parameters"]["QuotaCheckSchedule"]["Default"] == "rate(5 minutes)"

@@ -12,6 +12,7 @@ from runbook.adapters.state_store import StateStore
 from runbook.config_file import load_config_cached
 from runbook.models.settings import Settings
 from runbook.services.health_probe import HealthProbeDependencies
+from runbook.services.quota_check import QuotaCheckDependencies
 from runbook.telemetry import LambdaRunReporter
 
 
@@ -36,4 +37,16 @@ def health_probe_dependencies() -> HealthProbeDependencies:
         secrets=secret_resolver(),
         reporter=LambdaRunReporter(),
         sqs_client=_sqs_client,
+    )
+
+
+@cache
+def quota_check_dependencies() -> QuotaCheckDependencies:
+    settings = Settings.from_environ()
+    return QuotaCheckDependencies(
+        config=load_config_cached(settings.runbook_config),
+        store=StateStore(aws_client("dynamodb"), settings.require("state_table_name")),
+        topic=AlertsTopic(aws_client("sns"), settings.require("alerts_topic_arn")),
+        secrets=secret_resolver(),
+        reporter=LambdaRunReporter(),
     )

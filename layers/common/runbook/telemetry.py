@@ -6,6 +6,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
 
+from runbook.models.results import CheckResult
 from runbook.observability import logger, metrics
 from runbook.services.probe_runner import CheckRun
 
@@ -27,6 +28,9 @@ class LambdaRunReporter:
         )
         if not result.counts:
             return  # skipped: neither a success nor a failure
+        if result.kind == "integration":
+            _integration_metrics(result)
+            return
         # One EMF record per check: its own `check` dimension, both metrics (single_metric holds one).
         record = AmazonCloudWatchEMFProvider()
         record.add_dimension(name="check", value=result.check)
@@ -43,6 +47,27 @@ def record_probe_run(failed: int) -> None:
     """Emitted only when a run completes, so a prober that stops or crashes sets off the alarm."""
     metrics.add_metric(name="ProbeRun", unit=MetricUnit.Count, value=1)
     metrics.add_metric(name="ChecksFailing", unit=MetricUnit.Count, value=failed)
+
+
+def _integration_metrics(result: CheckResult) -> None:
+    """Per integration: did /status answer 2xx, how fast, and how much of the quota is used (when known)."""
+    record = AmazonCloudWatchEMFProvider()
+    record.add_dimension(name="integration", value=result.check)
+    status_code = result.details.get("status_code")
+    reachable = isinstance(status_code, int) and (200 <= status_code < 300 or status_code == 429)
+    record.add_metric(name="StatusSuccess", unit=MetricUnit.Count, value=int(reachable))
+    if result.latency_ms is not None:
+        record.add_metric(name="StatusLatency", unit=MetricUnit.Milliseconds, value=result.latency_ms)
+    quota = result.details.get("quota")
+    if isinstance(quota, dict) and isinstance(quota.get("percent"), int | float):
+        record.add_metric(name="QuotaUsagePercent", unit=MetricUnit.Percent, value=quota["percent"])
+    record.flush_metrics(raise_on_empty_metrics=True)
+
+
+def record_quota_run(failed: int) -> None:
+    """Emitted only when a run completes, so a quota check that stops or crashes sets off its alarm."""
+    metrics.add_metric(name="QuotaCheckRun", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name="IntegrationsFailing", unit=MetricUnit.Count, value=failed)
 
 
 def record_rejected_event(reason: str) -> None:

@@ -10,10 +10,12 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
 
 from runbook.models.durations import Seconds
+from runbook.models.quota import MAX_QUOTA_SAMPLES
 from runbook.models.secrets import SecretRef, TextOrSecret
 
 Severity = Literal["info", "warning", "critical"]
 Sev = Literal["SEV1", "SEV2", "SEV3", "SEV4"]
+SEVERITY_RANK: dict[Severity, int] = {"info": 1, "warning": 2, "critical": 3}
 CheckName = Annotated[
     str,
     Field(
@@ -23,6 +25,7 @@ CheckName = Annotated[
 ]
 Port = Annotated[int, Field(ge=1, le=65535)]
 MAX_CHECKS = 2000
+MAX_INTEGRATIONS = 500
 
 
 class _Strict(BaseModel):
@@ -96,6 +99,10 @@ class HttpCheck(CheckBase):
     url: HttpUrl
     method: Literal["GET", "HEAD", "POST"] = "GET"
     headers: dict[str, TextOrSecret] = Field(default_factory=dict)
+    query: Annotated[
+        dict[str, TextOrSecret],
+        Field(description="Query parameters added to the URL, e.g. an API key as a secret reference."),
+    ] = Field(default_factory=dict)
     body: str | None = None
     follow_redirects: bool = False
     max_redirects: Annotated[int, Field(ge=0, le=20)] = 5
@@ -192,6 +199,148 @@ Check = Annotated[
 ]
 
 
+JsonPath = Annotated[
+    str,
+    Field(
+        pattern=r"^[A-Za-z0-9_$-]+(\[\d+\])*(\.[A-Za-z0-9_$-]+(\[\d+\])*)*$",
+        description='Where a value sits in the JSON body: "quota.used", "limits[0].remaining".',
+    ),
+]
+
+
+class IntegrationAuth(_Strict):
+    """How the integration's API wants its credential: a header or a query parameter."""
+
+    header: Annotated[str | None, Field(description='Header name, e.g. "Authorization".')] = None
+    query: Annotated[str | None, Field(description='Query parameter name, e.g. "api_key".')] = None
+    value: SecretRef
+    prefix: Annotated[str, Field(description='Put before the secret, e.g. "Bearer ".')] = ""
+
+    @model_validator(mode="after")
+    def _one_place(self) -> "IntegrationAuth":
+        if (self.header is None) == (self.query is None):
+            raise ValueError("set exactly one of auth.header or auth.query")
+        return self
+
+
+class QuotaFields(_Strict):
+    """Where the quota is in a JSON body: a percentage, or two of used / limit / remaining."""
+
+    used: JsonPath | None = None
+    limit: JsonPath | None = None
+    remaining: JsonPath | None = None
+    percent: JsonPath | None = None
+    reset: Annotated[
+        JsonPath | None,
+        Field(description="Reset time: epoch seconds or milliseconds, ISO 8601, or seconds from now."),
+    ] = None
+    limit_value: Annotated[
+        float | None, Field(gt=0, description="A fixed limit, for APIs that report only what is used.")
+    ] = None
+
+    @model_validator(mode="after")
+    def _enough_to_compute(self) -> "QuotaFields":
+        has_limit = self.limit is not None or self.limit_value is not None
+        if self.percent is None and not (has_limit and (self.used or self.remaining)):
+            raise ValueError(
+                "a quota needs `percent`, or `limit` (or `limit_value`) with `used` or `remaining`"
+            )
+        return self
+
+
+class HeaderQuota(_Strict):
+    """The status answer's rate-limit headers (X-RateLimit-*, RateLimit/RateLimit-Policy, ...)."""
+
+    source: Literal["headers"] = "headers"
+
+
+class BodyQuota(QuotaFields):
+    """Fields of the status answer's JSON body."""
+
+    source: Literal["body"]
+
+
+class EndpointQuota(_Strict):
+    """A separate usage endpoint, read with the same auth: its JSON fields, or its headers."""
+
+    source: Literal["endpoint"]
+    url: HttpUrl
+    fields: Annotated[QuotaFields | None, Field(description="null: read its rate-limit headers.")] = None
+
+    @field_validator("url")
+    @classmethod
+    def _no_password(cls, url: HttpUrl) -> HttpUrl:
+        _reject_credentials_in_url(str(url))
+        return url
+
+
+QuotaSource = Annotated[HeaderQuota | BodyQuota | EndpointQuota, Field(discriminator="source")]
+Percent = Annotated[float, Field(gt=0, le=100)]
+
+
+class QuotaForecast(_Strict):
+    """Warn early when the quota runs out before it resets, at the rate of the recent samples."""
+
+    enabled: bool = True
+    min_samples: Annotated[
+        int, Field(ge=2, le=MAX_QUOTA_SAMPLES, description="Samples in the current window before it speaks.")
+    ] = 3
+    horizon: Annotated[
+        Seconds, Field(description="When the reset time is unknown: warn if the quota runs out sooner.")
+    ] = 3600.0
+
+
+class IntegrationCheck(CheckBase):
+    """A third-party integration: its /status endpoint answers 2xx, and its quota lasts (runbook: < 80 %).
+
+    `severity` is used when the status endpoint fails or the quota is used up; the quota levels below
+    have their own."""
+
+    kind: Literal["integration"] = "integration"
+    status_url: HttpUrl
+    auth: IntegrationAuth | None = None
+    headers: dict[str, TextOrSecret] = Field(default_factory=dict)
+    quota: Annotated[
+        QuotaSource | None, Field(description="null: the integration has no quota to watch.")
+    ] = HeaderQuota()
+    warning_percent: Annotated[Percent, Field(description="Warning at this usage (runbook: 80).")] = 80.0
+    critical_percent: Annotated[Percent, Field(description="Critical at this usage.")] = 95.0
+    quota_unknown: Annotated[
+        Literal["ignore", "info", "warning"],
+        Field(description="How loud an answer without quota information is."),
+    ] = "info"
+    forecast: QuotaForecast = QuotaForecast()
+    tls: HttpTls = HttpTls()
+
+    @field_validator("status_url")
+    @classmethod
+    def _no_password(cls, url: HttpUrl) -> HttpUrl:
+        _reject_credentials_in_url(str(url))
+        return url
+
+    @model_validator(mode="after")
+    def _levels_in_order(self) -> "IntegrationCheck":
+        if self.warning_percent >= self.critical_percent:
+            raise ValueError(
+                f"warning_percent ({self.warning_percent:g}) must be below "
+                f"critical_percent ({self.critical_percent:g})"
+            )
+        return self
+
+
+# Anything the probe runner runs: a health check or an integration of the quota check.
+AnyCheck = (
+    HttpCheck
+    | PostgresCheck
+    | RedisCheck
+    | BullmqQueueCheck
+    | RedisListQueueCheck
+    | SqsQueueCheck
+    | HeartbeatCheck
+    | IntegrationCheck
+)
+
+
 class ProbeSettings(_Strict):
     max_concurrency: Annotated[int, Field(ge=1, le=1000, description="Checks in flight at once.")] = 64
     deadline_margin: Annotated[
@@ -205,28 +354,38 @@ class RunbookConfig(_Strict):
     defaults: CheckDefaults = CheckDefaults()
     probe: ProbeSettings = ProbeSettings()
     checks: Annotated[list[Check], Field(max_length=MAX_CHECKS)] = Field(default_factory=list)
+    integrations: Annotated[
+        list[IntegrationCheck],
+        Field(max_length=MAX_INTEGRATIONS, description="Third-party integrations for the quota check."),
+    ] = Field(default_factory=list)
 
     @model_validator(mode="before")
     @classmethod
     def _inherit_defaults(cls, data: Any) -> Any:
-        """Copy `defaults` into each check that does not set the value itself."""
-        if not isinstance(data, dict) or not isinstance(data.get("checks"), list):
+        """Copy `defaults` into each check and integration that does not set the value itself."""
+        if not isinstance(data, dict):
             return data
         try:
             defaults = CheckDefaults.model_validate(data.get("defaults") or {})
         except ValueError:
             return data  # reported once, at `defaults`, not again for every check
         inherited = defaults.model_dump(exclude_unset=True)
-        checks = [{**inherited, **c} if isinstance(c, dict) else c for c in data["checks"]]
-        return {**data, "checks": checks}
+        data = dict(data)
+        for section in ("checks", "integrations"):
+            if isinstance(data.get(section), list):
+                data[section] = [{**inherited, **c} if isinstance(c, dict) else c for c in data[section]]
+        return data
 
     @model_validator(mode="after")
     def _unique_names(self) -> "RunbookConfig":
+        # One namespace: checks and integrations share the state table's keys and the alert keys' names.
         seen: set[str] = set()
-        for check in self.checks:
-            if check.name in seen:
-                raise ValueError(f"check name {check.name!r} is used twice; names must be unique")
-            seen.add(check.name)
+        for watched in [*self.checks, *self.integrations]:
+            if watched.name in seen:
+                raise ValueError(
+                    f"name {watched.name!r} is used twice; check and integration names must be unique"
+                )
+            seen.add(watched.name)
         return self
 
     def enabled_checks(self) -> list[Check]:
@@ -234,3 +393,6 @@ class RunbookConfig(_Strict):
 
     def check(self, name: str) -> Check | None:
         return next((c for c in self.checks if c.name == name), None)
+
+    def enabled_integrations(self) -> list[IntegrationCheck]:
+        return [i for i in self.integrations if i.enabled]

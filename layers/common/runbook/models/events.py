@@ -1,4 +1,4 @@
-"""Events that start HealthProbeFunction: the minute schedule, and heartbeat reports of outside jobs."""
+"""Events that start the scheduled functions: their schedule, and heartbeat reports of outside jobs."""
 
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
@@ -47,6 +47,13 @@ class HeartbeatEvent(BaseModel):
 
 ProbeTrigger = Annotated[ScheduledEvent | HeartbeatEvent, Field(discriminator="source")]
 _TRIGGER = TypeAdapter[ScheduledEvent | HeartbeatEvent](ProbeTrigger)
+_SCHEDULE = TypeAdapter(ScheduledEvent)
+
+
+class RejectedEvent(BaseModel):
+    """What a function returns for an event it does not handle (not retried: it would fail again)."""
+
+    rejected: str
 
 
 class RejectedEventError(ValueError):
@@ -57,9 +64,20 @@ def parse_probe_trigger(event: Any) -> ScheduledEvent | HeartbeatEvent:
     try:
         return _TRIGGER.validate_python(event)
     except ValidationError as error:
-        where = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'event'}: {e['msg']}" for e in error.errors()[:5]
-        )
         raise RejectedEventError(
-            "expected an EventBridge Scheduled Event or a runbook.heartbeat Heartbeat event: " + where
+            "expected an EventBridge Scheduled Event or a runbook.heartbeat Heartbeat event: " + _where(error)
         ) from None
+
+
+def parse_schedule(event: Any) -> ScheduledEvent:
+    try:
+        return _SCHEDULE.validate_python(event)
+    except ValidationError as error:
+        raise RejectedEventError("expected an EventBridge Scheduled Event: " + _where(error)) from None
+
+
+def _where(error: ValidationError) -> str:
+    """Where the event differs from what was expected; the locations and messages only, not its content."""
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or 'event'}: {e['msg']}" for e in error.errors()[:5]
+    )

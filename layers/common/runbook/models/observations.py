@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from runbook.models.quota import QuotaReading
 from runbook.models.state import HeartbeatRecord
 
 
@@ -48,6 +49,9 @@ class HttpObservation(_Observation):
     body_truncated: bool = False
     location: str | None = None  # of a redirect that was not followed
     cert_not_after: datetime | None = None
+    headers: dict[str, str] = Field(
+        default_factory=dict, description="Response headers, names lower case, values scrubbed and capped."
+    )
 
 
 class PostgresObservation(_Observation):
@@ -74,6 +78,21 @@ class HeartbeatObservation(_Observation):
     latest: HeartbeatRecord | None = None
 
 
+class IntegrationObservation(_Observation):
+    """The status endpoint's answer (latency and failure are its own) and what was read of the quota."""
+
+    target: str
+    status_code: int | None = None
+    retry_after_s: float | None = Field(default=None, description="From a 429's Retry-After.")
+    quota: QuotaReading | None = None
+    quota_problem: str | None = Field(default=None, description="Why there is no reading; None if fine.")
+
+
 Observation = (
-    HttpObservation | PostgresObservation | RedisObservation | QueueObservation | HeartbeatObservation
+    HttpObservation
+    | PostgresObservation
+    | RedisObservation
+    | QueueObservation
+    | HeartbeatObservation
+    | IntegrationObservation
 )

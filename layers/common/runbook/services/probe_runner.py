@@ -9,7 +9,7 @@ from typing import Any
 
 from runbook.adapters.parameters import SecretUnavailableError
 from runbook.adapters.probes.base import ProbeEnvironment
-from runbook.models.config import Check
+from runbook.models.config import AnyCheck
 from runbook.models.observations import Observation
 from runbook.models.results import CheckResult, Outcome
 from runbook.models.state import CheckState
@@ -22,13 +22,13 @@ HARD_TIMEOUT_GRACE = 1.0
 
 @dataclass(frozen=True)
 class CheckRun:
-    check: Check
+    check: AnyCheck
     result: CheckResult
     observation: Observation | None
 
 
 async def run_checks(
-    checks: Sequence[Check],
+    checks: Sequence[AnyCheck],
     env: ProbeEnvironment,
     probes: Mapping[str, Any],
     states: Mapping[str, CheckState],
@@ -37,7 +37,7 @@ async def run_checks(
     """Results in the order of `checks`. Checks still running when `budget_s` is spent are SKIPPED."""
     semaphore = asyncio.Semaphore(env.settings.max_concurrency)
 
-    async def one(check: Check) -> CheckRun:
+    async def one(check: AnyCheck) -> CheckRun:
         async with semaphore:
             return await _run_one(check, env, probes[check.kind], states.get(check.name))
 
@@ -54,7 +54,7 @@ async def run_checks(
     return [_collect(task, check, env) for task, check in zip(tasks, checks, strict=True)]
 
 
-async def _run_one(check: Check, env: ProbeEnvironment, probe: Any, state: CheckState | None) -> CheckRun:
+async def _run_one(check: AnyCheck, env: ProbeEnvironment, probe: Any, state: CheckState | None) -> CheckRun:
     started = time.perf_counter()
     try:
         async with asyncio.timeout(check.timeout + HARD_TIMEOUT_GRACE):
@@ -76,14 +76,14 @@ async def _run_one(check: Check, env: ProbeEnvironment, probe: Any, state: Check
     )
 
 
-def _collect(task: "asyncio.Task[CheckRun]", check: Check, env: ProbeEnvironment) -> CheckRun:
+def _collect(task: "asyncio.Task[CheckRun]", check: AnyCheck, env: ProbeEnvironment) -> CheckRun:
     if task.done() and not task.cancelled() and task.exception() is None:
         return task.result()
     reason = "not run: the run reached its deadline before this check finished"
     return CheckRun(check, _failed(check, env, Outcome.SKIPPED, reason), None)
 
 
-def _failed(check: Check, env: ProbeEnvironment, outcome: Outcome, reason: str) -> CheckResult:
+def _failed(check: AnyCheck, env: ProbeEnvironment, outcome: Outcome, reason: str) -> CheckResult:
     return CheckResult(
         check=check.name, kind=check.kind, ok=False, outcome=outcome, reason=reason, observed_at=env.now()
     )

@@ -15,9 +15,11 @@ from runbook.adapters.probes.base import ProbeEnvironment
 from runbook.adapters.probes.http_clients import CaFileError, HttpClients
 from runbook.models.config import HttpCheck
 from runbook.models.observations import FailureKind, HttpObservation, ProbeFailure
-from runbook.models.secrets import SecretRef
+from runbook.models.secrets import SecretRef, TextOrSecret
 
 CLIENTS_KEY = "http"  # ProbeEnvironment.clients[CLIENTS_KEY] is this run's HttpClients
+MAX_HEADERS = 100  # kept of an answer: rate-limit headers are read from them, the rest is evidence
+MAX_HEADER_VALUE = 512
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 # httpcore trace events (prefix stripped) -> what the exchange was doing, for timeout messages.
@@ -75,13 +77,15 @@ class HttpProbe:
         observed_at = env.now()
         url = httpx.URL(str(check.url))
         target = redact_url(url)
+        if check.query:
+            url = url.copy_merge_params(_resolved(check.query, env))
         progress = _Progress()
         try:
             with _clients(env).client(check.tls.ca_file) as client:
                 request = client.build_request(
                     check.method,
                     url,
-                    headers=_headers(check, env),
+                    headers=_resolved(check.headers, env),
                     content=check.body.encode() if check.body is not None else None,
                     timeout=httpx.Timeout(check.timeout),
                     extensions={"trace": progress.trace},
@@ -145,6 +149,7 @@ async def _exchange(
         body_truncated=truncated,
         location=location,
         cert_not_after=cert_not_after,
+        headers=_kept_headers(response, env),
     )
 
 
@@ -210,11 +215,19 @@ def _secret_header_names(check: HttpCheck) -> list[str]:
     return [name for name, value in check.headers.items() if isinstance(value, SecretRef)]
 
 
-def _headers(check: HttpCheck, env: ProbeEnvironment) -> dict[str, str]:
+def _resolved(values: dict[str, TextOrSecret], env: ProbeEnvironment) -> dict[str, str]:
     return {
-        name: value if isinstance(value, str) else env.secrets.value(value)
-        for name, value in check.headers.items()
+        name: value if isinstance(value, str) else env.secrets.value(value) for name, value in values.items()
     }
+
+
+def _kept_headers(response: httpx.Response, env: ProbeEnvironment) -> dict[str, str]:
+    kept: dict[str, str] = {}
+    for name, value in response.headers.multi_items()[:MAX_HEADERS]:
+        name = name.lower()
+        value = env.secrets.scrub(value[:MAX_HEADER_VALUE])
+        kept[name] = f"{kept[name]}, {value}" if name in kept else value  # repeated: one list, as RFC 9110
+    return kept
 
 
 def _causes(exc: BaseException) -> Iterator[BaseException]:

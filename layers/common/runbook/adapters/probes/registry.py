@@ -4,6 +4,7 @@ from typing import Any
 
 from runbook.adapters.probes.heartbeat import HeartbeatProbe
 from runbook.adapters.probes.http import HttpProbe
+from runbook.adapters.probes.integration import IntegrationProbe
 from runbook.adapters.probes.postgres import PostgresProbe
 from runbook.adapters.probes.queue import QueueProbe
 from runbook.adapters.probes.redis import RedisProbe
@@ -16,4 +17,5 @@ def default_probes() -> dict[str, Any]:
         "redis": RedisProbe(),
         "queue": QueueProbe(),
         "heartbeat": HeartbeatProbe(),
+        "integration": IntegrationProbe(),
     }

@@ -4,10 +4,11 @@ Each module exposes `evaluate(check, observation, state) -> CheckResult`; `evalu
 """
 
 from runbook.models.config import (
+    AnyCheck,
     BullmqQueueCheck,
-    Check,
     HeartbeatCheck,
     HttpCheck,
+    IntegrationCheck,
     PostgresCheck,
     RedisCheck,
     RedisListQueueCheck,
@@ -16,6 +17,7 @@ from runbook.models.config import (
 from runbook.models.observations import (
     HeartbeatObservation,
     HttpObservation,
+    IntegrationObservation,
     Observation,
     PostgresObservation,
     QueueObservation,
@@ -23,10 +25,10 @@ from runbook.models.observations import (
 )
 from runbook.models.results import CheckResult
 from runbook.models.state import CheckState
-from runbook.services.conditions import heartbeat, http, postgres, queue, redis
+from runbook.services.conditions import heartbeat, http, integration, postgres, queue, redis
 
 
-def evaluate(check: Check, observation: Observation, state: CheckState) -> CheckResult:
+def evaluate(check: AnyCheck, observation: Observation, state: CheckState) -> CheckResult:
     match check, observation:
         case HttpCheck(), HttpObservation():
             return http.evaluate(check, observation, state)
@@ -38,4 +40,6 @@ def evaluate(check: Check, observation: Observation, state: CheckState) -> Check
             return queue.evaluate(check, observation, state)
         case HeartbeatCheck(), HeartbeatObservation():
             return heartbeat.evaluate(check, observation, state)
+        case IntegrationCheck(), IntegrationObservation():
+            return integration.evaluate(check, observation, state)
     raise TypeError(f"{type(observation).__name__} cannot be judged for a {check.kind} check")

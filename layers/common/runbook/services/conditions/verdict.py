@@ -3,7 +3,7 @@ probe failure. Pure, like the conditions."""
 
 from typing import Any
 
-from runbook.models.config import Check
+from runbook.models.config import AnyCheck
 from runbook.models.observations import FailureKind, Observation, ProbeFailure
 from runbook.models.results import CheckResult, Outcome
 from runbook.text import truncate
@@ -31,7 +31,7 @@ def latency_ms(observation: Observation) -> float | None:
 
 
 def check_result(
-    check: Check,
+    check: AnyCheck,
     observation: Observation,
     outcome: Outcome,
     reason: str,
