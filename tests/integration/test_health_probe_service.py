@@ -2,8 +2,7 @@
 in moto. Thresholds, one alert per transition, the outbox, overlapping runs and the run deadline."""
 
 import json
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import timedelta
 
 import pytest
 from aws_lambda_powertools.utilities.parameters import SecretsProvider, SSMProvider
@@ -14,30 +13,10 @@ from runbook.adapters.state_store import StateStore
 from runbook.config_file import parse_config
 from runbook.services.health_probe import HealthProbeDependencies, run_health_probe
 from tests.support.http_servers import Reply
+from tests.support.run_doubles import T0, Clock, RecordingReporter
 
-T0 = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 UP = Reply()
 DOWN = Reply(status=503, body=b'{"status":"down"}')
-
-
-class RecordingReporter:
-    def __init__(self) -> None:
-        self.results: list[Any] = []
-        self.problems: list[tuple[str, dict[str, Any]]] = []
-
-    def check_result(self, run: Any) -> None:
-        self.results.append(run.result)
-
-    def problem(self, message: str, **fields: Any) -> None:
-        self.problems.append((message, fields))
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def http_config(server, *names: str, extra: str = "") -> str:

@@ -84,3 +84,32 @@ def test_summary_is_cut_to_its_limit():
     long = FAILED.model_copy(update={"reason": "x" * 5000})
     alert = check_alert(CHECK, long, "down", CheckState(check=CHECK.name))
     assert len(alert.summary) == 1024
+
+
+def test_a_level_change_fires_again_under_the_same_key_with_the_new_severity():
+    open_warning = CheckState(check=CHECK.name, status="down", level="warning", changed_at=NOW)
+    escalated = check_alert(CHECK, FAILED, "escalated", open_warning, level="critical")
+    first = check_alert(CHECK, FAILED, "down", CheckState(check=CHECK.name), level="warning")
+    assert escalated.key == first.key
+    assert (escalated.status, escalated.severity) == ("firing", "critical")
+    assert escalated.details["change"] == "escalated"
+    assert escalated.details["previous_severity"] == "warning"
+    assert "escalated from warning" in escalated.summary
+
+
+def test_a_resolve_carries_the_severity_of_the_alert_it_closes():
+    open_warning = CheckState(check=CHECK.name, status="down", level="warning", changed_at=NOW)
+    back = FAILED.model_copy(update={"ok": True, "outcome": Outcome.OK, "reason": "at 12 %"})
+    resolved = check_alert(CHECK, back, "up", open_warning)
+    assert (resolved.status, resolved.severity, resolved.sev) == ("resolved", "warning", "SEV3")
+
+
+def test_lower_levels_of_a_graded_check_never_open_a_customer_facing_incident():
+    # CHECK is SEV1 at its own severity (critical): a warning is SEV3, info SEV4, critical stays SEV1.
+    sevs = {
+        level: check_alert(CHECK, FAILED, "down", CheckState(check=CHECK.name), level=level).sev
+        for level in ("info", "warning", "critical")
+    }
+    assert sevs == {"info": "SEV4", "warning": "SEV3", "critical": "SEV1"}
+    quiet = CHECK.model_copy(update={"sev": "SEV4"})
+    assert check_alert(quiet, FAILED, "down", CheckState(check=CHECK.name), level="warning").sev == "SEV4"

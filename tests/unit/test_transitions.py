@@ -91,3 +91,81 @@ def test_queue_samples_are_kept_newest_last_and_bounded():
         sample = QueueSample(at=T0 + timedelta(minutes=i), depth=i)
         state = advance(state, result(True, i), DEFAULT, sample).state
     assert [s.depth for s in state.samples] == list(range(5, 15))
+
+
+def graded(level: str | None, minute: int) -> CheckResult:
+    """A quota-like result: None passes, otherwise fails at that level."""
+    if level is None:
+        return result(True, minute)
+    return result(False, minute, Outcome.QUOTA_WARNING).model_copy(update={"severity": level})
+
+
+def run_levels(levels: list[str | None], thresholds: Thresholds = DEFAULT):
+    state = CheckState(check="quota")
+    changes = []
+    for minute, level in enumerate(levels):
+        transition = advance(state, graded(level, minute), thresholds)
+        state = transition.state
+        if transition.change:
+            changes.append((minute, transition.change, state.level))
+    return state, changes
+
+
+W, C = "warning", "critical"
+
+
+def test_a_quota_climbs_warning_then_critical_and_comes_back_in_steps():
+    state, changes = run_levels([None, None, W, W, W, C, C, C, W, W, None, None])
+    assert changes == [
+        (3, "down", W),
+        (6, "escalated", C),
+        (9, "deescalated", W),
+        (11, "up", None),
+    ]
+    assert state.status == "up"
+
+
+def test_one_critical_spike_amid_warnings_does_not_escalate():
+    _, changes = run_levels([W, W, C, W, C, W, W])
+    assert changes == [(1, "down", W)]
+
+
+def test_a_streak_moves_only_as_far_as_all_its_runs_went():
+    # Up -> two failing runs, one warning and one critical: down at warning, the level both reached.
+    _, changes = run_levels([None, None, C, W])
+    assert changes == [(3, "down", W)]
+    # Critical -> one ok, one warning: back to warning, not up.
+    _, changes = run_levels([C, C, None, W])
+    assert changes == [(1, "down", C), (3, "deescalated", W)]
+
+
+def test_hovering_at_a_boundary_never_changes_the_level():
+    _, changes = run_levels([W, W] + [C, W] * 20)
+    assert changes == [(1, "down", W)]
+
+
+def test_a_steady_level_costs_no_write():
+    state, _ = run_levels([W, W, W])
+    again = advance(state, graded(W, 9), DEFAULT)
+    assert not again.dirty
+    assert again.change is None
+
+
+def test_a_level_change_keeps_the_outage_start():
+    state, _ = run_levels([None, None, W, W, C, C])
+    assert state.changed_at == T0 + timedelta(minutes=3)
+    assert state.last_outcome == "quota_warning"
+
+
+def test_failing_level_defaults_to_the_checks_severity():
+    state = CheckState(check="api")
+    for minute in range(2):
+        state = advance(state, result(False, minute), DEFAULT, failing_level="warning").state
+    assert (state.status, state.level) == ("down", "warning")
+
+
+def test_a_state_stored_before_levels_existed_is_read_as_down_at_the_checks_level():
+    legacy = CheckState(check="api", status="down", failures=2)
+    steady = advance(legacy, result(False, 1), DEFAULT)
+    assert steady.change is None
+    assert steady.state.status == "down"

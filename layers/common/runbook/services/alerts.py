@@ -29,7 +29,7 @@ def check_alert(
     """`level`: the severity the check moved to (default: its own); a resolve keeps the open alert's."""
     severity = (previous.level or check.severity) if change == "up" else (level or check.severity)
     status: AlertStatus = "resolved" if change == "up" else "firing"
-    summary = _summary(check.name, change, result.reason, previous)
+    summary = _summary(check, change, severity, result.reason, previous)
     links = {
         name: str(url)
         for name, url in (("runbook", check.runbook_url), ("dashboard", check.dashboard_url))
@@ -71,9 +71,12 @@ def sev_for(severity: Severity, check: CheckBase) -> Sev:
     return max(check.sev, floor)  # "SEV3" > "SEV2": the lower of the two incidents
 
 
-def _summary(name: str, change: Change, reason: str, previous: CheckState) -> str:
+def _summary(check: CheckBase, change: Change, severity: Severity, reason: str, previous: CheckState) -> str:
+    name = check.name
     if change == "down":
-        return f"{name} is DOWN: {reason}"
+        # A lower level of a graded check (a quota warning) is not an outage: say what it is.
+        state = "DOWN" if SEVERITY_RANK[severity] >= SEVERITY_RANK[check.severity] else severity.upper()
+        return f"{name} is {state}: {reason}"
     if change == "up":
         return f"{name} is UP again{_since(previous.changed_at)}: {reason}"
     return f"{name} {change} from {previous.level}: {reason}"

@@ -67,23 +67,23 @@ def _judge(
     name = check.name
     if obs.failure is not None:
         outcomes = FAILURE_OUTCOMES | {FailureKind.PROTOCOL: Outcome.UNEXPECTED_REPLY}
-        outcome, reason = phrased_failure(f"{name}: {obs.target}", obs.failure, outcomes, _PHRASES, details)
+        outcome, reason = phrased_failure(obs.target, obs.failure, outcomes, _PHRASES, details)
         return outcome, reason, None
     code = obs.status_code
     if code == 429:
         return Outcome.QUOTA_EXHAUSTED, _exhausted_by_429(name, obs, details), None
     if code in _UNAUTHORIZED:
-        reason = f"{name}: {obs.target} answered HTTP {code}: the credential was rejected (see `auth`)"
+        reason = f"{obs.target} answered HTTP {code}: the credential was rejected (see `auth`)"
         return Outcome.AUTH_FAILED, reason, None
     if code is None or not 200 <= code < 300:
-        return Outcome.HTTP_STATUS, f"{name}: {obs.target} answered HTTP {code}, expected 2xx", None
+        return Outcome.HTTP_STATUS, f"{obs.target} answered HTTP {code}, expected 2xx", None
     if check.quota is None:
-        return Outcome.OK, f"{name}: {obs.target} answered HTTP {code}", None
+        return Outcome.OK, f"{obs.target} answered HTTP {code}", None
     reading = obs.quota
     if reading is None:
         problem = obs.quota_problem or "no quota information"
         level: Severity | None = None if check.quota_unknown == "ignore" else check.quota_unknown
-        return Outcome.QUOTA_UNKNOWN, f"{name}: quota unknown: {problem}", level
+        return Outcome.QUOTA_UNKNOWN, f"the quota of {name} is unknown: {problem}", level
     return _judge_quota(check, obs, reading, state, details)
 
 
@@ -135,7 +135,7 @@ def _early_exhaustion(
 
 
 def _exhausted_by_429(name: str, obs: IntegrationObservation, details: dict[str, Any]) -> str:
-    reason = f"{name}: quota exhausted: {obs.target} answered HTTP 429 Too Many Requests"
+    reason = f"the quota of {name} is exhausted: {obs.target} answered HTTP 429 Too Many Requests"
     if obs.retry_after_s is not None:
         details["retry_after_s"] = obs.retry_after_s
         return f"{reason}; retry after {human_duration(obs.retry_after_s)}"
