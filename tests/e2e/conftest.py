@@ -171,13 +171,25 @@ def local_aws(moto_endpoint: str) -> LocalAws:
 
 
 # ---------------------------------------------------------------- a monitored target
-_ROUTES = {"/ok": (200, b'{"status":"ok"}'), "/down": (500, b'{"status":"error"}')}
+_ROUTES = {
+    "/ok": (200, b'{"status":"ok"}'),
+    "/down": (500, b'{"status":"error"}'),
+    "/quota": (200, b'{"status":"ok"}'),
+}
+_QUOTA_HEADERS = (
+    ("X-RateLimit-Limit", "5000"),
+    ("X-RateLimit-Remaining", "100"),
+    ("X-RateLimit-Used", "4900"),
+)
 
 
 class _TargetHandler(http.server.BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         status, body = _ROUTES.get(self.path, (404, b"{}"))
         self.send_response(status)
+        if self.path == "/quota":  # an integration's /status with GitHub-style rate-limit headers
+            for name, value in _QUOTA_HEADERS:
+                self.send_header(name, value)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -189,7 +201,8 @@ class _TargetHandler(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="session")
 def target_url() -> Iterator[str]:
-    """http://127.0.0.1:<port>: /ok answers 200 {"status":"ok"}, /down answers 500."""
+    """http://127.0.0.1:<port>: /ok answers 200 {"status":"ok"}, /down answers 500, /quota answers 200
+    with X-RateLimit-* headers saying 4900 of 5000 requests are used."""
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _TargetHandler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

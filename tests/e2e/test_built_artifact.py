@@ -48,6 +48,13 @@ checks:
     url: {target_url}/down
     failure_threshold: 1
     timeout: 2s
+integrations:
+  - name: local-integration
+    status_url: {target_url}/ok
+    quota: null
+  - name: local-quota
+    status_url: {target_url}/quota
+    failure_threshold: 1
 """
     )
     return config
@@ -125,6 +132,32 @@ def test_scheduled_run_probes_publishes_the_transition_and_keeps_state(
     assert directive["Namespace"] == "RunbookAutomation"
     assert probe_run["service"] == "runbook-automation"
     assert ["service"] in directive["Dimensions"]
+
+
+def test_quota_check_reads_the_quota_and_publishes_its_level(
+    built_template: Path, local_aws: LocalAws, closed_url: str, target_url: str, tmp_path: Path
+) -> None:
+    config = loopback_config(tmp_path, target_url)
+    event = ROOT / "events/quota_check/schedule.json"
+    result = run_event(built_template, event, local_aws, closed_url, {"RUNBOOK_CONFIG": str(config)})
+
+    summary = result.raise_for_error()
+    assert (summary["checks"], summary["passed"]) == (2, 1)
+    assert [(f["check"], f["outcome"]) for f in summary["failing"]] == [("local-quota", "quota_critical")]
+    (envelope,) = local_aws.published()
+    alert = json.loads(envelope["Message"])
+    assert (alert["key"], alert["severity"], alert["status"]) == (
+        "quota-check/local-quota",
+        "critical",
+        "firing",
+    )
+    item = local_aws.item("check#local-quota", "state")
+    assert item is not None
+    state = json.loads(item["state"]["S"])
+    assert state["quota_samples"][0]["percent"] == 98.0
+    (usage,) = [r for r in emf_metrics(result.logs) if "QuotaUsagePercent" in r]
+    assert (usage["integration"], usage["QuotaUsagePercent"]) == ("local-quota", [98.0])
+    assert [r for r in emf_metrics(result.logs) if "QuotaCheckRun" in r]
 
 
 def test_heartbeat_is_recorded_against_the_shipped_config(
