@@ -51,7 +51,34 @@ def test_check_passes_and_can_select_checks_and_print_json(tmp_path, http_server
     [result] = json.loads(capsys.readouterr().out)
     assert (result["check"], result["ok"], result["outcome"]) == ("api", True, "ok")
     assert main(["check", "--config", config, "--only", "nope"]) == EXIT_BAD_CONFIG
-    assert "no check named 'nope'" in capsys.readouterr().err
+    assert "no check or integration named 'nope'" in capsys.readouterr().err
+
+
+def test_check_covers_integrations_with_their_quota(tmp_path, http_server, capsys):
+    http_server.route(
+        "/vendor",
+        Reply(headers=(("X-RateLimit-Limit", "1000"), ("X-RateLimit-Remaining", "150"))),
+    )
+    config = write_config(
+        tmp_path,
+        "checks:\n"
+        f"  - {{name: api, kind: http, url: '{http_server.url('/ok')}'}}\n"
+        "integrations:\n"
+        f"  - {{name: vendor, status_url: '{http_server.url('/vendor')}'}}\n"
+        f"  - {{name: plain, status_url: '{http_server.url('/ok')}', quota: null}}\n",
+    )
+    assert main(["check", "--config", config]) == EXIT_FAILING
+    out, err = capsys.readouterr()
+    rows = {line.split()[0]: line for line in out.splitlines()[1:]}
+    assert set(rows) == {"api", "vendor", "plain"}
+    assert "integration" in rows["vendor"]
+    assert "QUOTA_WARNING" in rows["vendor"]
+    assert "85.0 %" in rows["vendor"]
+    assert " ok " in rows["plain"]
+    assert "2 passed, 1 failing" in err
+    assert main(["check", "--config", config, "--only", "plain"]) == EXIT_OK
+    assert main(["validate", "--config", config]) == EXIT_OK
+    assert "1 checks, 2 integrations" in capsys.readouterr().out
 
 
 def test_invalid_config_exits_2_with_located_problems(tmp_path, capsys):

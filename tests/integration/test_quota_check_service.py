@@ -157,4 +157,4 @@ def test_the_quota_check_runs_the_integrations_only(aws, http_server, make_deps)
     deps = make_deps(integration(http_server) + check)
     summary = tick(deps, 0)
     assert (summary.checks, summary.passed) == (1, 1)
-    assert [r.check for r in deps.reporter.results] == ["payments"]  # type: ignore[attr-defined]
+    assert [r.check for r in deps.reporter.results] == ["payments"]

@@ -147,3 +147,33 @@ def test_secret_references_parse_in_headers():
 def test_too_many_checks_is_refused():
     many = "checks:\n" + "".join(f"  - {{name: c{i}, kind: heartbeat, max_age: 1h}}\n" for i in range(2001))
     assert "at most 2000" in problems(many)[0]
+
+
+def test_integration_errors_name_the_integration_and_the_field_inside_its_quota():
+    found = problems(
+        """integrations:
+  - name: stripe
+    status_url: https://api.stripe.example/status
+    warning_percent: 96
+  - name: maps
+    status_url: https://maps.example/status
+    auth: {header: Authorization, query: key, value: {secret: runbook/maps}}
+    quota:
+      source: body
+      used: quota.used
+      limt: quota.limit
+"""
+    )
+    assert (
+        'line 2: integrations[0] "stripe": warning_percent (96) must be below critical_percent (95)' in found
+    )
+    assert 'line 7: integrations[1] "maps": auth: set exactly one of auth.header or auth.query' in found
+    assert any(p.startswith('line 11: integrations[1] "maps": quota.limt: unknown field') for p in found)
+
+
+def test_checks_and_integrations_share_one_name_space():
+    [twice] = problems(
+        "checks:\n  - {name: stripe, kind: heartbeat, max_age: 1h}\n"
+        "integrations:\n  - {name: stripe, status_url: 'https://api.stripe.example/status'}\n"
+    )
+    assert "name 'stripe' is used twice; check and integration names must be unique" in twice

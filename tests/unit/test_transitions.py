@@ -140,7 +140,8 @@ def test_a_streak_moves_only_as_far_as_all_its_runs_went():
 
 
 def test_hovering_at_a_boundary_never_changes_the_level():
-    _, changes = run_levels([W, W] + [C, W] * 20)
+    hovering: list[str | None] = [W, W, *([C, W] * 20)]
+    _, changes = run_levels(hovering)
     assert changes == [(1, "down", W)]
 
 

@@ -1,6 +1,6 @@
 """`runbook`: the runbook's checks from a terminal, without AWS Lambda.
 
-runbook check --config config/examples/local.yaml     run every check once, print a table
+runbook check --config config/examples/local.yaml     run every check and integration once, print a table
 runbook validate --config config/runbook.yaml         validate a config, list its checks
 runbook schema                                         print the config's JSON Schema
 runbook heartbeat --check web-app-synthetic --status pass --summary "42/42 passed"
@@ -50,10 +50,10 @@ def _check(args: argparse.Namespace) -> int:
 
 def _validate(args: argparse.Namespace) -> int:
     config = load_config(args.config)
-    print(f"{args.config}: valid, {len(config.checks)} checks")
-    for check in config.checks:
+    print(f"{args.config}: valid, {len(config.checks)} checks, {len(config.integrations)} integrations")
+    for check in [*config.checks, *config.integrations]:
         state = "" if check.enabled else " (disabled)"
-        print(f"  {check.name:<32} {check.kind:<10} {check.severity:<8} {check.sev}{state}")
+        print(f"  {check.name:<32} {check.kind:<11} {check.severity:<8} {check.sev}{state}")
     return EXIT_OK
 
 
@@ -77,10 +77,15 @@ def _heartbeat(args: argparse.Namespace) -> int:
 def _selected(config: RunbookConfig, names: list[str] | None) -> RunbookConfig:
     if not names:
         return config
-    unknown = sorted(set(names) - {c.name for c in config.checks})
+    unknown = sorted(set(names) - {c.name for c in [*config.checks, *config.integrations]})
     if unknown:
-        raise ConfigError("--only", [f"no check named {name!r}" for name in unknown])
-    return config.model_copy(update={"checks": [c for c in config.checks if c.name in names]})
+        raise ConfigError("--only", [f"no check or integration named {name!r}" for name in unknown])
+    return config.model_copy(
+        update={
+            "checks": [c for c in config.checks if c.name in names],
+            "integrations": [i for i in config.integrations if i.name in names],
+        }
+    )
 
 
 def _table(results: list[CheckResult]) -> str:
@@ -102,14 +107,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(required=True, metavar="command")
 
-    check = commands.add_parser("check", help="run every check of a config once against the real targets")
+    check = commands.add_parser(
+        "check", help="run every check and integration of a config once against the real targets"
+    )
     check.add_argument("--config", default=DEFAULT_CONFIG, help="runbook YAML (default: %(default)s)")
-    check.add_argument("--only", nargs="+", metavar="CHECK", help="run only these checks")
+    check.add_argument("--only", nargs="+", metavar="NAME", help="run only these checks or integrations")
     check.add_argument("--json", action="store_true", help="print results as JSON")
     check.add_argument("--budget", type=float, default=60.0, help="seconds for the whole run (default: 60)")
     check.set_defaults(command=_check)
 
-    validate = commands.add_parser("validate", help="validate a config and list its checks")
+    validate = commands.add_parser("validate", help="validate a config and list its checks and integrations")
     validate.add_argument("--config", default=DEFAULT_CONFIG)
     validate.set_defaults(command=_validate)
 

@@ -4,7 +4,7 @@ from runbook.adapters.aws_clients import probe_client
 from runbook.adapters.parameters import ResolvedSecrets
 from runbook.adapters.probes.base import ProbeEnvironment, utc_now
 from runbook.adapters.probes.registry import default_probes
-from runbook.models.config import Check, RunbookConfig
+from runbook.models.config import AnyCheck, RunbookConfig
 from runbook.models.results import CheckResult, Outcome
 from runbook.models.secrets import find_secret_refs
 from runbook.runtime import secret_resolver
@@ -14,7 +14,8 @@ NOT_LOCAL = "heartbeat reports live in the deployed state table; not checked loc
 
 
 async def run_once(config: RunbookConfig, budget_s: float) -> list[CheckResult]:
-    checks = config.enabled_checks()
+    """Health checks and integrations alike; without stored samples there is no quota forecast here."""
+    checks: list[AnyCheck] = [*config.enabled_checks(), *config.enabled_integrations()]
     probed = [check for check in checks if check.kind != "heartbeat"]
     refs = [ref for check in probed for ref in find_secret_refs(check)]
     env = ProbeEnvironment(
@@ -29,7 +30,7 @@ async def run_once(config: RunbookConfig, budget_s: float) -> list[CheckResult]:
     return [results.get(check.name) or _not_local(check) for check in checks]
 
 
-def _not_local(check: Check) -> CheckResult:
+def _not_local(check: AnyCheck) -> CheckResult:
     return CheckResult(
         check=check.name,
         kind=check.kind,

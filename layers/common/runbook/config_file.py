@@ -110,15 +110,25 @@ def _has(data: Any, part: int | str) -> bool:
     return isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data)
 
 
+_DISCRIMINATORS = ("kind", "backend", "source")
+_SECTIONS = ("checks", "integrations")
+
+
 def _without_union_tags(loc: tuple[int | str, ...], data: dict[str, Any]) -> list[int | str]:
-    parts = [p for p in loc if not (isinstance(p, str) and p[:1].isupper())]  # member model names
-    if len(parts) > 2 and parts[0] == "checks" and isinstance(parts[1], int):
-        checks = data.get("checks")
-        check = checks[parts[1]] if isinstance(checks, list) and parts[1] < len(checks) else None
-        if isinstance(check, dict) and parts[2] == check.get("kind"):
-            del parts[2]
-            if check.get("kind") == "queue" and len(parts) > 2 and parts[2] == check.get("backend"):
-                del parts[2]
+    """pydantic's location without the union members it inserts: model names, and a discriminator's
+    value (`checks[0].http.url`, `integrations[1].quota.body.used`) where the data has no such key."""
+    parts: list[int | str] = []
+    node: Any = data
+    tags: list[str] = []  # the discriminator values of the current node, in the order pydantic adds them
+    for part in loc:
+        if isinstance(part, str) and part[:1].isupper():
+            continue  # a member model's name
+        if tags and part == tags[0]:
+            tags.pop(0)  # pydantic puts a node's tags right after it, before any of its fields
+            continue
+        parts.append(part)
+        node = node[part] if _has(node, part) else None
+        tags = [node[f] for f in _DISCRIMINATORS if isinstance(node, dict) and isinstance(node.get(f), str)]
     return parts
 
 
@@ -134,26 +144,32 @@ def _child(node: yaml.Node | None, part: int | str) -> yaml.Node | None:
     return node
 
 
+def _in_section(keys: list[int | str]) -> bool:
+    return len(keys) >= 2 and keys[0] in _SECTIONS and isinstance(keys[1], int)
+
+
 def _subject(keys: list[int | str], data: dict[str, Any]) -> str:
-    if len(keys) >= 2 and keys[0] == "checks" and isinstance(keys[1], int):
-        check = data["checks"][keys[1]]
-        if isinstance(check, dict):
-            name = check.get("name", "?")
-            kind = check.get("kind", "?")
-            backend = f"/{check['backend']}" if "backend" in check else ""
-            return f'checks[{keys[1]}] "{name}" ({kind}{backend})'
-        return f"checks[{keys[1]}]"
-    return ""
+    if not _in_section(keys):
+        return ""
+    section, index = keys[0], keys[1]
+    entry = data[str(section)][index]
+    if not isinstance(entry, dict):
+        return f"{section}[{index}]"
+    name = entry.get("name", "?")
+    if section == "integrations":
+        return f'{section}[{index}] "{name}"'
+    backend = f"/{entry['backend']}" if "backend" in entry else ""
+    return f'{section}[{index}] "{name}" ({entry.get("kind", "?")}{backend})'
 
 
 def _field_path(keys: list[int | str]) -> str:
-    rest = keys[2:] if len(keys) >= 2 and keys[0] == "checks" and isinstance(keys[1], int) else keys
+    rest = keys[2:] if _in_section(keys) else keys
     path = ""
     for part in rest:
         path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
     if not path:
         return ""
-    return f": {path}" if keys and keys[0] == "checks" else path
+    return f": {path}" if _in_section(keys) else path
 
 
 def _explain(error: ErrorDetails, keys: list[int | str], data: dict[str, Any]) -> str:

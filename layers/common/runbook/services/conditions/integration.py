@@ -106,9 +106,10 @@ def _judge_quota(
     early = _early_exhaustion(check, obs, state, details)
     if reading.percent >= check.warning_percent:
         reason = f"{usage} (warning at {check.warning_percent:g} %)"
-        if early is not None:
-            reason += f"; {describe_exhaustion(early, check.name, obs.observed_at)}"
-        return Outcome.QUOTA_WARNING, reason + _resets(reading, obs), "warning"
+        if early is None:
+            return Outcome.QUOTA_WARNING, reason + _resets(reading, obs), "warning"
+        # The forecast's sentence already ends with when the quota resets.
+        return Outcome.QUOTA_WARNING, f"{reason}; {describe_exhaustion(early, check.name, obs.observed_at)}", "warning"
     if early is not None:
         return Outcome.QUOTA_FORECAST, describe_exhaustion(early, check.name, obs.observed_at), "warning"
     return Outcome.OK, f"{usage}{_resets(reading, obs)}", None
