@@ -4,6 +4,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 from aws_lambda_powertools.utilities.parameters import SecretsProvider, SSMProvider
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, TransformParameterError
@@ -74,7 +75,13 @@ class ResolvedSecrets:
         )
 
     def scrub(self, text: str) -> str:
-        for secret in sorted(self.values.values(), key=len, reverse=True):
-            if len(secret) >= MIN_SCRUB_LENGTH:
-                text = text.replace(secret, MASK)
+        # Also as sent in a URL or form (percent-encoded): a server may echo a query credential back.
+        forms = {
+            form
+            for secret in self.values.values()
+            for form in (secret, quote(secret, safe=""), quote_plus(secret))
+        }
+        for form in sorted(forms, key=len, reverse=True):
+            if len(form) >= MIN_SCRUB_LENGTH:
+                text = text.replace(form, MASK)
         return text

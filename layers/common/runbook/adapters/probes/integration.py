@@ -5,7 +5,7 @@ share one deadline: the check's timeout.
 """
 
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from runbook.adapters.probes.base import ProbeEnvironment
 from runbook.adapters.probes.http import HttpProbe
@@ -21,10 +21,10 @@ from runbook.models.config import (
     QuotaFields,
 )
 from runbook.models.observations import HttpObservation, IntegrationObservation
-from runbook.models.quota import QuotaFormatError, QuotaReading
+from runbook.models.quota import QuotaFormatError, QuotaReading, quota_reading
 from runbook.models.secrets import TextOrSecret
 
-MIN_USAGE_TIMEOUT = 0.2  # the usage endpoint gets what the status request left, but at least this
+MIN_USAGE_TIMEOUT = 0.2  # below this, the usage request is not worth starting
 TOO_MANY_REQUESTS = 429
 
 
@@ -46,20 +46,23 @@ class IntegrationProbe:
         )
         if status.status_code is None:
             return observation
-        if status.status_code == TOO_MANY_REQUESTS:
+        if not _succeeded(status):
+            # A refusal (429, or GitHub's 403 at its primary rate limit) may still say what is left and
+            # when it resets; a header that cannot be read changes nothing about the refusal itself.
+            reading, _ = _from_headers(status, observation.observed_at)
             retry_after = status.headers.get("retry-after")
-            reading, _ = _from_headers(status, observation.observed_at)  # may still tell when it resets
             return observation.model_copy(
                 update={
+                    "quota": reading,
                     "retry_after_s": parse_retry_after(retry_after, observation.observed_at)
                     if retry_after
                     else None,
-                    "quota": reading,
                 }
             )
-        if check.quota is None or not _succeeded(status):
+        if check.quota is None:
             return observation
-        left = max(check.timeout - (time.monotonic() - started), MIN_USAGE_TIMEOUT)
+        # Both requests share the check's timeout: the usage endpoint gets what the status request left.
+        left = round(check.timeout - (time.monotonic() - started), 2)
         reading, problem = await self._read_quota(check, status, env, usage_timeout=left)
         return observation.model_copy(update={"quota": reading, "quota_problem": problem})
 
@@ -77,7 +80,11 @@ class IntegrationProbe:
             case BodyQuota():
                 return _from_fields(status, check.quota, now)
             case EndpointQuota(url=url, fields=fields):
+                if usage_timeout < MIN_USAGE_TIMEOUT:
+                    return None, f"no time left for the usage endpoint within the check's {check.timeout:g} s"
                 usage = await self._http.observe(_request(check, str(url), usage_timeout, env), env)
+                if usage.status_code == TOO_MANY_REQUESTS:  # the usage endpoint's own refusal: nothing left
+                    return _refused_reading(usage, now), None
                 if usage.failure is not None:
                     return None, f"usage endpoint {usage.target}: {usage.failure.message}"
                 if not _succeeded(usage):
@@ -108,6 +115,13 @@ def _request(check: IntegrationCheck, url: str, timeout: float, env: ProbeEnviro
         tls=check.tls,
         expect=HttpExpect(status=list(range(200, 300))),
     )
+
+
+def _refused_reading(observation: HttpObservation, now: datetime) -> QuotaReading:
+    retry_after = observation.headers.get("retry-after")
+    delay = parse_retry_after(retry_after, now) if retry_after else None
+    reset_at = now + timedelta(seconds=delay) if delay is not None else None
+    return quota_reading(source=f"{observation.target} answered HTTP 429", percent=100.0, reset_at=reset_at)
 
 
 def _succeeded(observation: HttpObservation) -> bool:

@@ -6,6 +6,7 @@ recent rate; `quota_unknown` (info by default) when the answer says nothing read
 quota. Never a silent 0 %. Pure: no I/O.
 """
 
+import math
 from datetime import timedelta
 from typing import Any
 
@@ -49,14 +50,14 @@ def evaluate(check: IntegrationCheck, obs: IntegrationObservation, state: CheckS
 
 def quota_sample(obs: IntegrationObservation) -> QuotaSample | None:
     """What this run adds to the forecast's series: the reading, or a full quota on a 429."""
+    retry_at = None
+    if obs.retry_after_s is not None:
+        retry_at = obs.observed_at + timedelta(seconds=obs.retry_after_s)
     if obs.quota is not None:
         percent = 100.0 if obs.status_code == 429 else obs.quota.percent
-        return QuotaSample(at=obs.observed_at, percent=percent, reset_at=obs.quota.reset_at)
-    if obs.status_code == 429:
-        reset_at = None
-        if obs.retry_after_s is not None:
-            reset_at = obs.observed_at + timedelta(seconds=obs.retry_after_s)
-        return QuotaSample(at=obs.observed_at, percent=100.0, reset_at=reset_at)
+        return QuotaSample(at=obs.observed_at, percent=percent, reset_at=obs.quota.reset_at or retry_at)
+    if obs.status_code == 429:  # no readable headers: a 429 still means nothing is left
+        return QuotaSample(at=obs.observed_at, percent=100.0, reset_at=retry_at)
     return None
 
 
@@ -70,8 +71,8 @@ def _judge(
         outcome, reason = phrased_failure(obs.target, obs.failure, outcomes, _PHRASES, details)
         return outcome, reason, None
     code = obs.status_code
-    if code == 429:
-        return Outcome.QUOTA_EXHAUSTED, _exhausted_by_429(name, obs, details), None
+    if code == 429 or (code in _UNAUTHORIZED and _nothing_left(obs.quota)):
+        return Outcome.QUOTA_EXHAUSTED, _exhausted_by_refusal(name, obs, details), None
     if code in _UNAUTHORIZED:
         reason = f"{obs.target} answered HTTP {code}: the credential was rejected (see `auth`)"
         return Outcome.AUTH_FAILED, reason, None
@@ -109,7 +110,11 @@ def _judge_quota(
         if early is None:
             return Outcome.QUOTA_WARNING, reason + _resets(reading, obs), "warning"
         # The forecast's sentence already ends with when the quota resets.
-        return Outcome.QUOTA_WARNING, f"{reason}; {describe_exhaustion(early, check.name, obs.observed_at)}", "warning"
+        return (
+            Outcome.QUOTA_WARNING,
+            f"{reason}; {describe_exhaustion(early, check.name, obs.observed_at)}",
+            "warning",
+        )
     if early is not None:
         return Outcome.QUOTA_FORECAST, describe_exhaustion(early, check.name, obs.observed_at), "warning"
     return Outcome.OK, f"{usage}{_resets(reading, obs)}", None
@@ -135,8 +140,14 @@ def _early_exhaustion(
     return None
 
 
-def _exhausted_by_429(name: str, obs: IntegrationObservation, details: dict[str, Any]) -> str:
-    reason = f"the quota of {name} is exhausted: {obs.target} answered HTTP 429 Too Many Requests"
+def _nothing_left(reading: QuotaReading | None) -> bool:
+    return reading is not None and (reading.remaining == 0 or reading.percent >= 100)
+
+
+def _exhausted_by_refusal(name: str, obs: IntegrationObservation, details: dict[str, Any]) -> str:
+    """429, or a 403 whose rate-limit headers say nothing is left (GitHub's primary rate limit)."""
+    answer = "429 Too Many Requests" if obs.status_code == 429 else f"{obs.status_code} with no quota left"
+    reason = f"the quota of {name} is exhausted: {obs.target} answered HTTP {answer}"
     if obs.retry_after_s is not None:
         details["retry_after_s"] = obs.retry_after_s
         return f"{reason}; retry after {human_duration(obs.retry_after_s)}"
@@ -147,9 +158,11 @@ def _exhausted_by_429(name: str, obs: IntegrationObservation, details: dict[str,
 
 def _usage(reading: QuotaReading) -> str:
     which = f" ({reading.name})" if reading.name else ""
+    # Rounded down: 79.99 % is not shown as the 80.0 % it has not reached.
+    percent = f"{math.floor(reading.percent * 10) / 10:.1f} %"
     if reading.used is not None and reading.limit is not None:
-        return f"at {reading.percent:.1f} %{which}: {reading.used:g} of {reading.limit:g} used"
-    return f"at {reading.percent:.1f} %{which}"
+        return f"at {percent}{which}: {reading.used:g} of {reading.limit:g} used"
+    return f"at {percent}{which}"
 
 
 def _resets(reading: QuotaReading, obs: IntegrationObservation) -> str:
