@@ -3,7 +3,7 @@
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, quote_plus, urlencode, urlsplit
@@ -71,7 +71,7 @@ def assert_no_secret(observation: IntegrationObservation, result: CheckResult) -
     ("reply", "outcome", "severity", "words", "name", "source"),
     [
         pytest.param(
-            vendor_apis.github(used=4000),
+            lambda: vendor_apis.github(used=4000),
             Outcome.QUOTA_WARNING,
             "warning",
             ["the quota of api is at 80.0 %: 4000 of 5000 used (warning at 80 %); it resets in 30 min"],
@@ -80,7 +80,7 @@ def assert_no_secret(observation: IntegrationObservation, result: CheckResult) -
             id="github",
         ),
         pytest.param(
-            vendor_apis.ietf_structured({"burst": (100, 40, 30), "daily": (1000, 30, 3600)}),
+            lambda: vendor_apis.ietf_structured({"burst": (100, 40, 30), "daily": (1000, 30, 3600)}),
             Outcome.QUOTA_CRITICAL,
             None,
             ["at 97.0 % (daily): 970 of 1000 used (critical at 95 %); it resets in 1 h"],
@@ -89,7 +89,7 @@ def assert_no_secret(observation: IntegrationObservation, result: CheckResult) -
             id="ietf-structured",
         ),
         pytest.param(
-            vendor_apis.ietf_draft06(limit=100, remaining=60, reset_s=30),
+            lambda: vendor_apis.ietf_draft06(limit=100, remaining=60, reset_s=30),
             Outcome.OK,
             None,
             ["the quota of api is at 40.0 %: 40 of 100 used; it resets in 30 s"],
@@ -98,7 +98,7 @@ def assert_no_secret(observation: IntegrationObservation, result: CheckResult) -
             id="ietf-draft06",
         ),
         pytest.param(
-            vendor_apis.openai(requests=(10_000, 9_990), tokens=(150_000, 30_000)),
+            lambda: vendor_apis.openai(requests=(10_000, 9_990), tokens=(150_000, 30_000)),
             Outcome.QUOTA_WARNING,
             "warning",
             ["at 80.0 % (tokens): 120000 of 150000 used (warning at 80 %); it resets in 6 min"],
@@ -107,7 +107,7 @@ def assert_no_secret(observation: IntegrationObservation, result: CheckResult) -
             id="openai-tokens-most-used",
         ),
         pytest.param(
-            vendor_apis.openai(requests=(500, 20), tokens=(150_000, 149_000), reset_requests="3m0s"),
+            lambda: vendor_apis.openai(requests=(500, 20), tokens=(150_000, 149_000), reset_requests="3m0s"),
             Outcome.QUOTA_CRITICAL,
             None,
             ["at 96.0 % (requests): 480 of 500 used (critical at 95 %); it resets in 3 min"],
@@ -116,7 +116,7 @@ def assert_no_secret(observation: IntegrationObservation, result: CheckResult) -
             id="openai-requests-most-used",
         ),
         pytest.param(
-            vendor_apis.shopify(used=39),
+            lambda: vendor_apis.shopify(used=39),
             Outcome.QUOTA_CRITICAL,
             None,
             ["the quota of api is at 97.5 %: 39 of 40 used (critical at 95 %)"],
@@ -125,7 +125,7 @@ def assert_no_secret(observation: IntegrationObservation, result: CheckResult) -
             id="shopify",
         ),
         pytest.param(
-            vendor_apis.salesforce(used=3000),
+            lambda: vendor_apis.salesforce(used=3000),
             Outcome.OK,
             None,
             ["the quota of api is at 20.0 % (api-usage): 3000 of 15000 used"],
@@ -138,14 +138,14 @@ def assert_no_secret(observation: IntegrationObservation, result: CheckResult) -
 async def test_vendor_rate_limit_headers(
     http_server: LoopbackServer,
     env: ProbeEnvironment,
-    reply: Reply,
+    reply: Callable[[], Reply],
     outcome: Outcome,
     severity: Severity | None,
     words: list[str],
     name: str | None,
     source: str,
 ) -> None:
-    check = make_integration(http_server.route("/status", reply))
+    check = make_integration(http_server.route("/status", reply()))  # built now: resets are relative to now
 
     observation, result = await probe_and_judge(check, env)
 
@@ -227,7 +227,7 @@ async def test_a_body_that_reports_only_a_percentage(
     ("usage", "fields", "outcome", "severity", "words"),
     [
         pytest.param(
-            vendor_apis.key_usage(usage=85, limit=100),
+            lambda: vendor_apis.key_usage(usage=85, limit=100),
             {"used": "data.usage", "limit": "data.limit"},
             Outcome.QUOTA_WARNING,
             "warning",
@@ -235,7 +235,7 @@ async def test_a_body_that_reports_only_a_percentage(
             id="json-fields",
         ),
         pytest.param(
-            vendor_apis.key_usage(usage=12.5, limit=50),
+            lambda: vendor_apis.key_usage(usage=12.5, limit=50),
             {"remaining": "data.limit_remaining", "limit": "data.limit"},
             Outcome.OK,
             None,
@@ -243,7 +243,7 @@ async def test_a_body_that_reports_only_a_percentage(
             id="json-remaining",
         ),
         pytest.param(
-            vendor_apis.github(used=4990),
+            lambda: vendor_apis.github(used=4990),
             None,
             Outcome.QUOTA_CRITICAL,
             None,
@@ -255,14 +255,14 @@ async def test_a_body_that_reports_only_a_percentage(
 async def test_a_separate_usage_endpoint(
     http_server: LoopbackServer,
     env: ProbeEnvironment,
-    usage: Reply,
+    usage: Callable[[], Reply],
     fields: dict[str, str] | None,
     outcome: Outcome,
     severity: Severity | None,
     words: str,
 ) -> None:
     status_url = http_server.route("/status", NO_HEADERS)
-    usage_url = http_server.route("/v1/usage", usage)
+    usage_url = http_server.route("/v1/usage", usage())  # built now: its reset is relative to now
     check = make_integration(
         status_url, auth=BEARER, quota={"source": "endpoint", "url": usage_url, "fields": fields}
     )
