@@ -1,6 +1,5 @@
 """HealthProbeFunction's service: run the checks, move the streaks, publish alerts on transitions."""
 
-import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,8 +16,8 @@ from runbook.models.observations import QueueObservation
 from runbook.models.secrets import find_secret_refs
 from runbook.models.state import QueueSample
 from runbook.services.alerts import HEALTH_PROBE_SOURCE
-from runbook.services.probe_runner import CheckRun, run_checks
-from runbook.services.settlement import Ledger, RunReporter, RunSummary, settle_runs, summarize
+from runbook.services.probe_runner import CheckRun
+from runbook.services.settlement import Ledger, RunReporter, RunSummary, run_and_settle
 
 
 @dataclass
@@ -45,12 +44,10 @@ def run_health_probe(deps: HealthProbeDependencies, budget_s: float) -> RunSumma
         heartbeats=deps.store.load_heartbeats(c.name for c in checks if c.kind == "heartbeat"),
         now=deps.now,
     )
-    probe_budget = budget_s - deps.config.probe.deadline_margin - (time.monotonic() - started)
-    runs = asyncio.run(run_checks(checks, env, deps.probes, states, probe_budget))
-    for run in runs:
-        deps.reporter.check_result(run)
     ledger = Ledger(deps.store, deps.topic, deps.reporter, HEALTH_PROBE_SOURCE)
-    return summarize(runs, settle_runs(runs, states, ledger, _sample), started)
+    return run_and_settle(
+        checks, states, env, deps.probes, ledger, _sample, budget_s=budget_s, started=started
+    )
 
 
 def _sample(run: CheckRun) -> QueueSample | None:

@@ -1,7 +1,6 @@
 """QuotaCheckFunction's service: probe each integration's /status and quota, move its level, publish
 alerts on transitions. The same runner, state, transitions and outbox as the health probe."""
 
-import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,8 +19,8 @@ from runbook.models.observations import IntegrationObservation
 from runbook.models.quota import QuotaSample
 from runbook.models.secrets import find_secret_refs
 from runbook.services.conditions.integration import quota_sample
-from runbook.services.probe_runner import CheckRun, run_checks
-from runbook.services.settlement import Ledger, RunReporter, RunSummary, settle_runs, summarize
+from runbook.services.probe_runner import CheckRun
+from runbook.services.settlement import Ledger, RunReporter, RunSummary, run_and_settle
 
 QUOTA_CHECK_SOURCE = "quota-check"
 
@@ -61,12 +60,10 @@ def run_quota_check(deps: QuotaCheckDependencies, budget_s: float) -> RunSummary
         secrets=deps.secrets.resolve_all(ref for i in integrations for ref in find_secret_refs(i)),
         now=deps.now,
     )
-    probe_budget = budget_s - deps.config.probe.deadline_margin - (time.monotonic() - started)
-    runs = asyncio.run(run_checks(integrations, env, deps.probes, states, probe_budget))
-    for run in runs:
-        deps.reporter.check_result(run)
     ledger = Ledger(deps.store, deps.topic, deps.reporter, QUOTA_CHECK_SOURCE)
-    return summarize(runs, settle_runs(runs, states, ledger, _sample), started)
+    return run_and_settle(
+        integrations, states, env, deps.probes, ledger, _sample, budget_s=budget_s, started=started
+    )
 
 
 def _sample(run: CheckRun) -> QuotaSample | None:

@@ -1,7 +1,9 @@
-"""After a run, for the health probe and the quota check alike: move each check's streak in the state
-table, decide its alert on a transition and publish it through an outbox, so that an alert SNS did not
-take is retried on the next run and never lost."""
+"""One scheduled run, for the health probe and the quota check alike: run the checks within the
+invocation's time, then move each check's streak in the state table, decide its alert on a transition
+and publish it through an outbox, so that an alert SNS did not take is retried on the next run and
+never lost."""
 
+import asyncio
 import contextlib
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -12,11 +14,13 @@ from typing import Any, Protocol
 from pydantic import BaseModel, Field
 
 from runbook.adapters.alerts_topic import AlertsTopic
+from runbook.adapters.probes.base import ProbeEnvironment
 from runbook.adapters.state_store import StaleStateError, StateStore
+from runbook.models.config import AnyCheck
 from runbook.models.quota import QuotaSample
 from runbook.models.state import CheckState, QueueSample
 from runbook.services.alerts import check_alert
-from runbook.services.probe_runner import CheckRun
+from runbook.services.probe_runner import CheckRun, run_checks
 from runbook.services.transitions import Change, Thresholds, advance
 
 MAX_WRITE_ATTEMPTS = 3  # optimistic-lock retries per check when runs overlap
@@ -159,3 +163,23 @@ def summarize(runs: Sequence[CheckRun], settlement: Settlement, started: float) 
         state_write_failures=settlement.write_failures,
         duration_ms=round((time.monotonic() - started) * 1000),
     )
+
+
+def run_and_settle(
+    checks: Sequence[AnyCheck],
+    states: Mapping[str, CheckState],
+    env: ProbeEnvironment,
+    probes: Mapping[str, Any],
+    ledger: Ledger,
+    sample_of: SampleOf,
+    *,
+    budget_s: float,
+    started: float,
+) -> RunSummary:
+    """`budget_s`: time left in the invocation at `started` (time.monotonic()); the probes get it minus
+    the config's deadline margin, kept for the state writes and publishing."""
+    probe_budget = budget_s - env.settings.deadline_margin - (time.monotonic() - started)
+    runs = asyncio.run(run_checks(checks, env, probes, states, probe_budget))
+    for run in runs:
+        ledger.reporter.check_result(run)
+    return summarize(runs, settle_runs(runs, states, ledger, sample_of), started)
