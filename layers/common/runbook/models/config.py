@@ -7,7 +7,7 @@ names its place rather than a silently ignored setting.
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, model_validator
 
 from runbook.models.durations import Seconds
 from runbook.models.quota import MAX_QUOTA_SAMPLES
@@ -67,10 +67,14 @@ class CheckBase(_Strict):
         return self.component or self.name
 
 
-def _reject_credentials_in_url(url: str) -> str:
-    if urlsplit(url).password is not None:
+def _reject_credentials_in_url(url: HttpUrl) -> HttpUrl:
+    if urlsplit(str(url)).password is not None:
         raise ValueError("a password in the URL would leak into logs and alerts; use a secret reference")
     return url
+
+
+# A URL the probes request: a password in it would leak into logs and alerts.
+TargetUrl = Annotated[HttpUrl, AfterValidator(_reject_credentials_in_url)]
 
 
 class HttpExpect(_Strict):
@@ -96,7 +100,7 @@ class HttpTls(_Strict):
 
 class HttpCheck(CheckBase):
     kind: Literal["http"]
-    url: HttpUrl
+    url: TargetUrl
     method: Literal["GET", "HEAD", "POST"] = "GET"
     headers: dict[str, TextOrSecret] = Field(default_factory=dict)
     query: Annotated[
@@ -108,12 +112,6 @@ class HttpCheck(CheckBase):
     max_redirects: Annotated[int, Field(ge=0, le=20)] = 5
     expect: HttpExpect = HttpExpect()
     tls: HttpTls = HttpTls()
-
-    @field_validator("url")
-    @classmethod
-    def _no_password(cls, url: HttpUrl) -> HttpUrl:
-        _reject_credentials_in_url(str(url))
-        return url
 
 
 class PostgresCheck(CheckBase):
@@ -264,14 +262,8 @@ class EndpointQuota(_Strict):
     """A separate usage endpoint, read with the same auth: its JSON fields, or its headers."""
 
     source: Literal["endpoint"]
-    url: HttpUrl
+    url: TargetUrl
     fields: Annotated[QuotaFields | None, Field(description="null: read its rate-limit headers.")] = None
-
-    @field_validator("url")
-    @classmethod
-    def _no_password(cls, url: HttpUrl) -> HttpUrl:
-        _reject_credentials_in_url(str(url))
-        return url
 
 
 QuotaSource = Annotated[HeaderQuota | BodyQuota | EndpointQuota, Field(discriminator="source")]
@@ -297,7 +289,7 @@ class IntegrationCheck(CheckBase):
     have their own."""
 
     kind: Literal["integration"] = "integration"
-    status_url: HttpUrl
+    status_url: TargetUrl
     auth: IntegrationAuth | None = None
     headers: dict[str, TextOrSecret] = Field(default_factory=dict)
     quota: Annotated[
@@ -311,12 +303,6 @@ class IntegrationCheck(CheckBase):
     ] = "info"
     forecast: QuotaForecast = QuotaForecast()
     tls: HttpTls = HttpTls()
-
-    @field_validator("status_url")
-    @classmethod
-    def _no_password(cls, url: HttpUrl) -> HttpUrl:
-        _reject_credentials_in_url(str(url))
-        return url
 
     @model_validator(mode="after")
     def _levels_in_order(self) -> "IntegrationCheck":
