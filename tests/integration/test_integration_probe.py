@@ -12,7 +12,8 @@ import pytest
 
 from runbook.adapters.probes.base import ProbeEnvironment
 from runbook.adapters.probes.integration import IntegrationProbe
-from runbook.models.config import IntegrationCheck, ProbeSettings, Severity
+from runbook.models.config import IntegrationCheck, ProbeSettings
+from runbook.models.levels import Severity
 from runbook.models.observations import IntegrationObservation
 from runbook.models.results import CheckResult, Outcome
 from runbook.models.secrets import SecretsManagerRef

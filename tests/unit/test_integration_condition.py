@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from runbook.models.config import IntegrationCheck, Severity
+from runbook.models.config import IntegrationCheck
+from runbook.models.levels import Severity
 from runbook.models.observations import FailureKind, IntegrationObservation, ProbeFailure
 from runbook.models.quota import QuotaReading, QuotaSample, quota_reading
 from runbook.models.results import CheckResult, Outcome

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from runbook.models.config import Sev, Severity
+from runbook.models.levels import Sev, Severity
 
 ALERT_SCHEMA: Literal["runbook.alert/v1"] = "runbook.alert/v1"
 AlertStatus = Literal["firing", "resolved"]

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from runbook.models.config import Severity
+from runbook.models.levels import Severity
 
 
 class Outcome(StrEnum):

@@ -6,7 +6,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from runbook.models.alert import Alert
-from runbook.models.config import Severity
+from runbook.models.levels import Severity
 from runbook.models.quota import MAX_QUOTA_SAMPLES, QuotaSample
 
 CheckStatus = Literal["unknown", "up", "down"]

@@ -3,7 +3,8 @@
 from datetime import datetime
 
 from runbook.models.alert import Alert, AlertStatus
-from runbook.models.config import SEVERITY_RANK, CheckBase, Sev, Severity
+from runbook.models.config import CheckBase
+from runbook.models.levels import SEVERITY_RANK, Sev, Severity
 from runbook.models.results import CheckResult
 from runbook.models.state import CheckState
 from runbook.services.transitions import Change

@@ -12,7 +12,7 @@ Pure: no I/O.
 from dataclasses import dataclass
 from typing import Literal
 
-from runbook.models.config import Severity
+from runbook.models.levels import Severity
 from runbook.models.quota import MAX_QUOTA_SAMPLES, QuotaSample
 from runbook.models.results import CheckResult
 from runbook.models.state import MAX_QUEUE_SAMPLES, CheckState, QueueSample

@@ -10,7 +10,8 @@ import math
 from datetime import timedelta
 from typing import Any
 
-from runbook.models.config import SEVERITY_RANK, IntegrationCheck, Severity
+from runbook.models.config import IntegrationCheck
+from runbook.models.levels import SEVERITY_RANK, Severity
 from runbook.models.observations import FailureKind, IntegrationObservation
 from runbook.models.quota import QuotaReading, QuotaSample
 from runbook.models.results import CheckResult, Outcome
