@@ -12,4 +12,5 @@ pytest_plugins: list[str] = [
     "tests.support.aws",
     "tests.support.http_fixtures",
     "tests.support.service_fixtures",
+    "tests.support.pagerduty_standin",
 ]

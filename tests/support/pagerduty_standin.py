@@ -1,0 +1,763 @@
+"""A local PagerDuty on 127.0.0.1: the Events API v2 (`POST /v2/enqueue`) and the REST calls of the
+ack-deadline sweep, on one threaded HTTP server with a random port.
+
+Every request is checked against PagerDuty's published OpenAPI documents (openapi-core) and against the
+vendor rules the documents do not state (specs/README.md: dedup_key <= 255, summary <= 1024, event
+<= 512 KB, payload on triggers, dedup_key on acknowledge/resolve; REST's versioned Accept and
+`Token token=` Authorization). A request that fails is answered as PagerDuty would (400, or 401 for
+credentials) and recorded in `violations`; the `pagerduty` fixture fails the test at teardown when any
+is left (a test about refusals takes them with `take_violations()`).
+
+Behaviour: Events v2 answers 202 and keeps the events in order (`events`), the open alerts per
+(routing_key, dedup_key) (`open_alerts`) and counts per routing key per minute (`events_per_minute`).
+REST keeps a small model: escalation policies with N levels (one user per level unless told otherwise),
+incidents on them (assigned to the users of their level, as PagerDuty assigns), escalations and notes.
+Faults per path prefix: `fail_next(prefix, status, times, headers)`, `delay(prefix, seconds)`.
+
+The specs are read from $PAGERDUTY_SPECS_DIR (default: ../shared/specs next to the repository, where
+the project's shared specs live), once per test session; without them the tests that need the stand-in
+are skipped with a message saying where to put them.
+"""
+
+import functools
+import json
+import os
+import re
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+import pytest
+from openapi_core import Config, OpenAPI
+from openapi_core.datatypes import RequestParameters
+from openapi_core.templating.paths.exceptions import PathError
+from openapi_core.validation.request.exceptions import SecurityValidationError
+from werkzeug.datastructures import Headers, ImmutableMultiDict
+
+SPECS_DIR = Path(
+    os.environ.get("PAGERDUTY_SPECS_DIR", Path(__file__).resolve().parents[3] / "shared" / "specs")
+)
+EVENTS_SPEC = "pagerduty-events-v2.openapi.json"
+REST_SPEC = "pagerduty-rest.openapi.json"
+EVENTS_HOST = "https://events.pagerduty.com"  # the specs' servers: requests are checked as if sent there
+REST_HOST = "https://api.pagerduty.com"
+ACCEPT = "application/vnd.pagerduty+json;version=2"
+TOKEN = "standin-rest-token-6f1d0c3b9a2e"
+MAX_DEDUP_KEY = 255
+MAX_SUMMARY = 1024
+MAX_EVENT_BYTES = 512 * 1024
+_AUTHORIZATION = re.compile(r"^Token token=(\S+)$")
+_SHOWN_ERROR = 300
+
+
+@functools.cache
+def specs() -> tuple[OpenAPI, OpenAPI]:
+    """(Events v2, REST), loaded once. The REST document has `default` values its own schemas refuse,
+    so the documents themselves are not validated: only requests against them."""
+    # None skips the document check (openapi-core's documented switch; its annotation omits None).
+    config = Config(spec_validator_cls=None)  # type: ignore[arg-type]
+    events, rest = (_document(name) for name in (EVENTS_SPEC, REST_SPEC))
+    return OpenAPI.from_dict(events, config=config), OpenAPI.from_dict(rest, config=config)
+
+
+@functools.cache
+def _document(name: str) -> dict[str, Any]:
+    path = SPECS_DIR / name
+    if not path.is_file():
+        raise FileNotFoundError(f"PagerDuty spec {path} not found (set PAGERDUTY_SPECS_DIR)")
+    document: dict[str, Any] = json.loads(path.read_text())
+    return document
+
+
+@functools.cache
+def required_headers_with_defaults(route: str, method: str) -> tuple[str, ...]:
+    """Headers the REST spec requires on an operation but gives a default (Accept, Content-Type):
+    openapi-core fills the default in for a missing one, so their presence is checked here."""
+    document = _document(REST_SPEC)
+    path_item = document["paths"].get(route) or {}
+    operation = path_item.get(method.lower()) or {}
+    names = []
+    for parameter in [*path_item.get("parameters", ()), *operation.get("parameters", ())]:
+        if "$ref" in parameter:
+            parameter = document["components"]["parameters"][parameter["$ref"].rsplit("/", 1)[1]]
+        schema = parameter.get("schema") or {}
+        if parameter.get("in") == "header" and parameter.get("required") and "default" in schema:
+            names.append(parameter["name"])
+    return tuple(names)
+
+
+@dataclass(frozen=True)
+class StandinRequest:
+    method: str
+    path: str
+    query: tuple[tuple[str, str], ...]
+    headers: dict[str, str]  # names in lower case
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass(frozen=True)
+class Violation:
+    method: str
+    path: str
+    status: int  # what the stand-in answered
+    errors: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} -> {self.status}: " + " | ".join(self.errors)
+
+
+@dataclass
+class Fault:
+    status: int
+    times: int
+    headers: tuple[tuple[str, str], ...] = ()
+    body: Any = None
+
+
+@dataclass
+class StandinPolicy:
+    id: str
+    name: str
+    levels: list[list[str]]  # user ids on call at each level, level 1 first
+    user_names: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class StandinIncident:
+    id: str
+    number: int
+    title: str
+    service_id: str
+    policy_id: str
+    created_at: datetime
+    status: str = "triggered"
+    urgency: str = "high"
+    escalation_level: int = 1
+    incident_key: str | None = None
+    notes: list[str] = field(default_factory=list)
+    escalations: list[int] = field(default_factory=list)  # levels set through PUT, in order
+
+
+@dataclass(frozen=True)
+class Escalation:
+    incident_id: str
+    level: int
+    from_email: str
+
+
+@dataclass(frozen=True)
+class Note:
+    incident_id: str
+    content: str
+    from_email: str
+
+
+class OpenApiRequest:
+    """What openapi-core reads of a request (its Request protocol)."""
+
+    def __init__(self, host_url: str, request: StandinRequest) -> None:
+        self.host_url = host_url
+        self.path = request.path
+        self.method = request.method.lower()
+        self.body: bytes | None = request.body or None
+        self.content_type = request.headers.get("content-type", "").lower()
+        self.parameters = RequestParameters(
+            query=ImmutableMultiDict(list(request.query)),
+            header=Headers(list(request.headers.items())),
+        )
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    standin: "PagerDutyStandin"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as httpx expects
+    timeout = 30  # an idle kept-alive connection's thread ends after this
+    server: _Server
+
+    def _any(self) -> None:
+        self.server.standin._handle(self)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _any
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+class PagerDutyStandin:
+    def __init__(self, token: str = TOKEN, clock: Callable[[], float] = time.time) -> None:
+        self.token = token
+        self.clock = clock  # wall clock, for events_per_minute
+        self.events_rate_limit: int | None = None  # per routing key per minute; None: unlimited
+        self.requests: list[StandinRequest] = []
+        self.violations: list[Violation] = []
+        self.events: list[dict[str, Any]] = []  # accepted events, in order
+        self.open_alerts: dict[
+            tuple[str, str], str
+        ] = {}  # (routing_key, dedup_key) -> triggered|acknowledged
+        self.events_per_minute: Counter[tuple[str, int]] = Counter()  # (routing_key, epoch minute)
+        self.policies: dict[str, StandinPolicy] = {}
+        self.incidents: dict[str, StandinIncident] = {}
+        self.escalations: list[Escalation] = []
+        self.notes: list[Note] = []
+        self._faults: dict[str, list[Fault]] = {}
+        self._delays: dict[str, float] = {}
+        self._lock = threading.RLock()
+        self._stopping = threading.Event()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # --- life -------------------------------------------------------------------------------------
+
+    def start(self) -> "PagerDutyStandin":
+        specs()  # fail here, not inside a request, when the documents are missing
+        self._server = _Server(("127.0.0.1", 0), _Handler)
+        self._server.standin = self
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        self._stopping.set()  # ends delays at once
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    @property
+    def base_url(self) -> str:
+        assert self._server is not None, "start() first"
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    @property
+    def events_url(self) -> str:
+        return self.base_url + "/v2/enqueue"
+
+    @property
+    def rest_url(self) -> str:
+        return self.base_url
+
+    # --- what tests set up ------------------------------------------------------------------------
+
+    def fail_next(
+        self,
+        path_prefix: str,
+        status: int,
+        times: int = 1,
+        headers: dict[str, str] | None = None,
+        body: Any = None,
+    ) -> None:
+        """The next `times` valid requests whose path starts with `path_prefix` get `status` (with these
+        headers; a PagerDuty-like error body unless `body` is given). Faults queue up in order."""
+        with self._lock:
+            fault = Fault(status, times, tuple((headers or {}).items()), body)
+            self._faults.setdefault(path_prefix, []).append(fault)
+
+    def delay(self, path_prefix: str, seconds: float) -> None:
+        """Answer requests under `path_prefix` after `seconds` (0 removes the delay)."""
+        with self._lock:
+            if seconds > 0:
+                self._delays[path_prefix] = seconds
+            else:
+                self._delays.pop(path_prefix, None)
+
+    def add_policy(
+        self, policy_id: str = "PEP0001", levels: int = 4, name: str | None = None
+    ) -> StandinPolicy:
+        """A policy with `levels` levels, one user on call at each: U<policy>L<n>."""
+        users = [[f"U{policy_id}L{n}"] for n in range(1, levels + 1)]
+        names = {f"U{policy_id}L{n}": f"Level {n} on-call" for n in range(1, levels + 1)}
+        policy = StandinPolicy(policy_id, name or f"Policy {policy_id}", users, names)
+        with self._lock:
+            self.policies[policy_id] = policy
+        return policy
+
+    def add_incident(
+        self,
+        *,
+        service_id: str = "PSVC001",
+        policy_id: str | None = None,
+        created_at: datetime | None = None,
+        status: str = "triggered",
+        escalation_level: int = 1,
+        title: str | None = None,
+        urgency: str = "high",
+        incident_key: str | None = None,
+        incident_id: str | None = None,
+    ) -> StandinIncident:
+        """An incident on `policy_id` (the default policy, created with 4 levels when needed)."""
+        with self._lock:
+            if policy_id is None:
+                policy_id = "PEP0001"
+                if policy_id not in self.policies:
+                    self.add_policy(policy_id)
+            number = len(self.incidents) + 1
+            incident = StandinIncident(
+                id=incident_id or f"PINC{number:04d}",
+                number=number,
+                title=title or f"Incident {number}",
+                service_id=service_id,
+                policy_id=policy_id,
+                created_at=created_at or datetime.now(UTC),
+                status=status,
+                urgency=urgency,
+                escalation_level=escalation_level,
+                incident_key=incident_key or uuid.uuid4().hex,
+            )
+            self.incidents[incident.id] = incident
+        return incident
+
+    # --- what tests read --------------------------------------------------------------------------
+
+    def take_violations(self) -> list[Violation]:
+        """The violations so far, cleared: the test expected them."""
+        with self._lock:
+            taken, self.violations = self.violations, []
+        return taken
+
+    def received(self, path_prefix: str) -> list[StandinRequest]:
+        with self._lock:
+            return [r for r in self.requests if r.path.startswith(path_prefix)]
+
+    def events_in_minute(self, routing_key: str, at: float | None = None) -> int:
+        minute = int((self.clock() if at is None else at) // 60)
+        with self._lock:
+            return self.events_per_minute[(routing_key, minute)]
+
+    # --- serving ----------------------------------------------------------------------------------
+
+    def _handle(self, handler: _Handler) -> None:
+        length = int(handler.headers.get("Content-Length") or 0)
+        body = handler.rfile.read(length) if length else b""
+        split = urlsplit(handler.path)
+        request = StandinRequest(
+            method=handler.command,
+            path=split.path,
+            query=tuple(parse_qsl(split.query, keep_blank_values=True)),
+            headers={name.lower(): value for name, value in handler.headers.items()},
+            body=body,
+        )
+        with self._lock:
+            self.requests.append(request)
+            delay = self._match(self._delays, request.path)
+        if delay:
+            self._stopping.wait(delay)
+        status, document, headers = self._answer(request)
+        payload = json.dumps(document).encode() if document is not None else b""
+        try:
+            handler.send_response(status)
+            handler.send_header("Content-Type", "application/json")
+            handler.send_header("Content-Length", str(len(payload)))
+            for name, value in headers:
+                handler.send_header(name, value)
+            handler.end_headers()
+            handler.wfile.write(payload)
+            handler.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            handler.close_connection = True  # the client gave up (its timeout): nothing to answer
+
+    def _answer(self, request: StandinRequest) -> tuple[int, Any, tuple[tuple[str, str], ...]]:
+        is_events = request.path.startswith("/v2/")
+        status, errors = self._events_problems(request) if is_events else self._rest_problems(request)
+        if errors:
+            with self._lock:
+                self.violations.append(Violation(request.method, request.path, status, tuple(errors)))
+            return status, _error_body(is_events, status, errors), ()
+        with self._lock:
+            fault = self._take_fault(request.path)
+        if fault is not None:
+            body = fault.body if fault.body is not None else _error_body(is_events, fault.status, [])
+            return fault.status, body, fault.headers
+        if is_events:
+            return self._enqueue(request)
+        if not self._authorized(request):
+            return 401, {"error": {"message": "Unauthorized", "code": 2006}}, ()
+        with self._lock:
+            status, document = self._rest(request)
+        return status, document, ()
+
+    def _take_fault(self, path: str) -> Fault | None:
+        queue = self._match(self._faults, path)
+        if not queue:
+            return None
+        fault = queue[0]
+        fault.times -= 1
+        if fault.times <= 0:
+            queue.pop(0)
+        return fault
+
+    @staticmethod
+    def _match[V](table: dict[str, V], path: str) -> V | None:
+        """The entry of the longest prefix of `path`."""
+        prefixes = [prefix for prefix in table if path.startswith(prefix)]
+        return table[max(prefixes, key=len)] if prefixes else None
+
+    # --- validation -------------------------------------------------------------------------------
+
+    def _events_problems(self, request: StandinRequest) -> tuple[int, list[str]]:
+        events_spec, _ = specs()
+        errors = _spec_errors(events_spec, EVENTS_HOST, request)
+        if errors:
+            return (404 if errors[0].startswith("path") else 400), errors
+        return 400, _event_rules(request)
+
+    def _rest_problems(self, request: StandinRequest) -> tuple[int, list[str]]:
+        _, rest_spec = specs()
+        errors = _spec_errors(rest_spec, REST_HOST, request)
+        if errors and errors[0].startswith("path"):
+            return 404, errors
+        for name in required_headers_with_defaults(_route_of(request.path), request.method):
+            if name.lower() not in request.headers:
+                errors.append(f"missing header {name}, required by the spec")
+        authorization = request.headers.get("authorization")
+        unauthenticated = any(e.startswith("security") for e in errors)
+        if authorization is not None and not _AUTHORIZATION.match(authorization):
+            errors.append("Authorization must be `Token token=<API key>`")
+            unauthenticated = True
+        accept = request.headers.get("accept", "").replace(" ", "").lower()
+        if "accept" in request.headers and accept != ACCEPT:
+            errors.append(f"Accept must be {ACCEPT}")
+        if not errors and not _REST_ROUTES.get((request.method, _route_of(request.path))):
+            errors.append("valid for PagerDuty, but not implemented by the stand-in")
+            return 501, errors
+        return (401 if unauthenticated else 400), errors
+
+    def _authorized(self, request: StandinRequest) -> bool:
+        match = _AUTHORIZATION.match(request.headers.get("authorization", ""))
+        return match is not None and match.group(1) == self.token
+
+    # --- Events v2 --------------------------------------------------------------------------------
+
+    def _enqueue(self, request: StandinRequest) -> tuple[int, Any, tuple[tuple[str, str], ...]]:
+        event = request.json()
+        routing_key = event["routing_key"]
+        minute = int(self.clock() // 60)
+        with self._lock:
+            limit = self.events_rate_limit
+            if limit is not None and self.events_per_minute[(routing_key, minute)] >= limit:
+                body = {"status": "throttle event", "message": "Requests are arriving too quickly."}
+                return 429, body, ()
+            self.events_per_minute[(routing_key, minute)] += 1
+            dedup_key = event.get("dedup_key") or uuid.uuid4().hex
+            key = (routing_key, dedup_key)
+            action = event["event_action"]
+            if action == "trigger":
+                self.open_alerts.setdefault(key, "triggered")
+            elif action == "acknowledge" and key in self.open_alerts:
+                self.open_alerts[key] = "acknowledged"
+            elif action == "resolve":
+                self.open_alerts.pop(key, None)  # nothing open: still 202, as PagerDuty answers
+            self.events.append(event)
+        return 202, {"status": "success", "message": "Event processed", "dedup_key": dedup_key}, ()
+
+    # --- REST -------------------------------------------------------------------------------------
+
+    def _rest(self, request: StandinRequest) -> tuple[int, Any]:
+        route = _route_of(request.path)
+        handler = _REST_ROUTES[(request.method, route)]
+        return handler(self, request)
+
+    def _list_incidents(self, request: StandinRequest) -> tuple[int, Any]:
+        query = ImmutableMultiDict(list(request.query))
+        statuses = set(query.getlist("statuses[]"))
+        services = set(query.getlist("service_ids[]"))
+        limit = min(int(query.get("limit", 25)), 100)
+        offset = int(query.get("offset", 0))
+        matching = [
+            incident
+            for incident in sorted(self.incidents.values(), key=lambda i: i.number)
+            if (not statuses or incident.status in statuses)
+            and (not services or incident.service_id in services)
+        ]
+        page = matching[offset : offset + limit]
+        return 200, {
+            "incidents": [self._incident_json(incident) for incident in page],
+            "limit": limit,
+            "offset": offset,
+            "more": offset + len(page) < len(matching),
+            "total": None,
+        }
+
+    def _get_incident(self, request: StandinRequest) -> tuple[int, Any]:
+        incident = self.incidents.get(_id_of(request.path))
+        if incident is None:
+            return _not_found()
+        return 200, {"incident": self._incident_json(incident)}
+
+    def _update_incident(self, request: StandinRequest) -> tuple[int, Any]:
+        incident = self.incidents.get(_id_of(request.path))
+        if incident is None:
+            return _not_found()
+        changes = request.json()["incident"]
+        policy = self.policies[incident.policy_id]
+        if "escalation_level" in changes:
+            level = changes["escalation_level"]
+            if incident.status == "resolved":
+                return _invalid("Incident Already Resolved")
+            if not 1 <= level <= len(policy.levels):
+                return _invalid(f"Escalation level {level} is not in the escalation policy")
+            incident.escalation_level = level
+            incident.escalations.append(level)
+            incident.status = "triggered"  # escalating reassigns and re-notifies: it is triggered again
+            self.escalations.append(Escalation(incident.id, level, request.headers["from"]))
+        if "status" in changes:
+            incident.status = changes["status"]
+        return 200, {"incident": self._incident_json(incident)}
+
+    def _add_note(self, request: StandinRequest) -> tuple[int, Any]:
+        incident = self.incidents.get(_id_of(request.path))
+        if incident is None:
+            return _not_found()
+        content = request.json()["note"]["content"]
+        incident.notes.append(content)
+        self.notes.append(Note(incident.id, content, request.headers["from"]))
+        return 200, {
+            "note": {
+                "id": f"PNOTE{len(self.notes):03d}",
+                "user": {"id": "PUSER01", "type": "user_reference", "summary": request.headers["from"]},
+                "channel": {"summary": "The PagerDuty website or APIs"},
+                "content": content,
+                "created_at": _iso(datetime.now(UTC)),
+            }
+        }
+
+    def _get_policy(self, request: StandinRequest) -> tuple[int, Any]:
+        policy = self.policies.get(_id_of(request.path))
+        if policy is None:
+            return _not_found()
+        return 200, {"escalation_policy": self._policy_json(policy)}
+
+    def _list_on_calls(self, request: StandinRequest) -> tuple[int, Any]:
+        query = ImmutableMultiDict(list(request.query))
+        wanted = set(query.getlist("escalation_policy_ids[]"))
+        limit = min(int(query.get("limit", 25)), 100)
+        offset = int(query.get("offset", 0))
+        on_calls = [
+            {
+                "escalation_policy": self._policy_ref(policy),
+                "escalation_level": level,
+                "user": self._user_ref(policy, user),
+            }
+            for policy in self.policies.values()
+            if not wanted or policy.id in wanted
+            for level, users in enumerate(policy.levels, start=1)
+            for user in users
+        ]
+        page = on_calls[offset : offset + limit]
+        return 200, {
+            "oncalls": page,
+            "limit": limit,
+            "offset": offset,
+            "more": offset + len(page) < len(on_calls),
+        }
+
+    # --- PagerDuty's JSON -------------------------------------------------------------------------
+
+    def _incident_json(self, incident: StandinIncident) -> dict[str, Any]:
+        policy = self.policies[incident.policy_id]
+        created = _iso(incident.created_at)
+        assignees = policy.levels[incident.escalation_level - 1] if incident.status != "resolved" else []
+        return {
+            "id": incident.id,
+            "type": "incident",
+            "summary": f"[#{incident.number}] {incident.title}",
+            "self": f"{self.base_url}/incidents/{incident.id}",
+            "html_url": f"https://standin.pagerduty.com/incidents/{incident.id}",
+            "incident_number": incident.number,
+            "title": incident.title,
+            "created_at": created,
+            "updated_at": created,
+            "status": incident.status,
+            "incident_key": incident.incident_key,
+            "service": {
+                "id": incident.service_id,
+                "type": "service_reference",
+                "summary": f"Service {incident.service_id}",
+                "self": f"{self.base_url}/services/{incident.service_id}",
+                "html_url": f"https://standin.pagerduty.com/service-directory/{incident.service_id}",
+            },
+            "assignments": [{"at": created, "assignee": self._user_ref(policy, user)} for user in assignees],
+            "assigned_via": "escalation_policy",
+            "last_status_change_at": created,
+            "alert_counts": {"all": 1, "triggered": int(incident.status != "resolved"), "resolved": 0},
+            "is_mergeable": True,
+            "escalation_policy": self._policy_ref(policy),
+            "teams": [],
+            "pending_actions": [],
+            "acknowledgements": [],
+            "urgency": incident.urgency,
+        }
+
+    def _policy_json(self, policy: StandinPolicy) -> dict[str, Any]:
+        return self._policy_ref(policy) | {
+            "type": "escalation_policy",
+            "name": policy.name,
+            "num_loops": 0,
+            "on_call_handoff_notifications": "if_has_services",
+            "escalation_rules": [
+                {
+                    "id": f"PRULE{level}",
+                    "escalation_delay_in_minutes": 5,
+                    "targets": [self._user_ref(policy, user) for user in users],
+                }
+                for level, users in enumerate(policy.levels, start=1)
+            ],
+            "services": [],
+            "teams": [],
+        }
+
+    def _policy_ref(self, policy: StandinPolicy) -> dict[str, Any]:
+        return {
+            "id": policy.id,
+            "type": "escalation_policy_reference",
+            "summary": policy.name,
+            "self": f"{self.base_url}/escalation_policies/{policy.id}",
+            "html_url": f"https://standin.pagerduty.com/escalation_policies/{policy.id}",
+        }
+
+    def _user_ref(self, policy: StandinPolicy, user: str) -> dict[str, Any]:
+        return {
+            "id": user,
+            "type": "user_reference",
+            "summary": policy.user_names.get(user, user),
+            "self": f"{self.base_url}/users/{user}",
+            "html_url": f"https://standin.pagerduty.com/users/{user}",
+        }
+
+
+_RestHandler = Callable[[PagerDutyStandin, StandinRequest], tuple[int, Any]]
+_REST_ROUTES: dict[tuple[str, str], _RestHandler] = {
+    ("GET", "/incidents"): PagerDutyStandin._list_incidents,
+    ("GET", "/incidents/{id}"): PagerDutyStandin._get_incident,
+    ("PUT", "/incidents/{id}"): PagerDutyStandin._update_incident,
+    ("POST", "/incidents/{id}/notes"): PagerDutyStandin._add_note,
+    ("GET", "/escalation_policies/{id}"): PagerDutyStandin._get_policy,
+    ("GET", "/oncalls"): PagerDutyStandin._list_on_calls,
+}
+_ROUTE_PATTERNS = [
+    (re.compile(r"^/incidents/[^/]+/notes$"), "/incidents/{id}/notes"),
+    (re.compile(r"^/incidents/[^/]+$"), "/incidents/{id}"),
+    (re.compile(r"^/escalation_policies/[^/]+$"), "/escalation_policies/{id}"),
+]
+
+
+def _route_of(path: str) -> str:
+    for pattern, route in _ROUTE_PATTERNS:
+        if pattern.match(path):
+            return route
+    return path
+
+
+def _id_of(path: str) -> str:
+    return unquote(path.split("/")[2])
+
+
+def _spec_errors(spec: OpenAPI, host: str, request: StandinRequest) -> list[str]:
+    """The spec's objections, each "path: …", "security: …" or "request: …" (cut to a readable size)."""
+    errors: list[str] = []
+    for error in spec.iter_request_errors(OpenApiRequest(host, request)):
+        if isinstance(error, PathError):
+            kind = "path"
+        elif isinstance(error, SecurityValidationError):
+            kind = "security"
+        else:
+            kind = "request"
+        details = [str(getattr(e, "message", e)) for e in getattr(error.__cause__, "schema_errors", ()) or ()]
+        text = f"{kind}: {error}"
+        errors.append(_cut(text) + "".join(f" [{_cut(detail)}]" for detail in details))
+    return errors
+
+
+def _event_rules(request: StandinRequest) -> list[str]:
+    """What the Events API refuses beyond its OpenAPI document (PagerDuty's documentation)."""
+    errors: list[str] = []
+    if len(request.body) > MAX_EVENT_BYTES:
+        errors.append(f"event is {len(request.body)} bytes; the limit is {MAX_EVENT_BYTES}")
+    event = request.json()
+    if not event.get("routing_key"):
+        errors.append("'routing_key' is empty")
+    dedup_key = event.get("dedup_key")
+    if event["event_action"] == "trigger":
+        if "payload" not in event:
+            errors.append("'payload' is required for trigger events")
+    elif not dedup_key:
+        errors.append(f"'dedup_key' is required for {event['event_action']} events")
+    if isinstance(dedup_key, str) and len(dedup_key) > MAX_DEDUP_KEY:
+        errors.append(f"length of 'dedup_key' is {len(dedup_key)}; the limit is {MAX_DEDUP_KEY}")
+    summary = (event.get("payload") or {}).get("summary")
+    if isinstance(summary, str) and len(summary) > MAX_SUMMARY:
+        errors.append(f"length of 'payload.summary' is {len(summary)}; the limit is {MAX_SUMMARY}")
+    return errors
+
+
+def _error_body(is_events: bool, status: int, errors: list[str]) -> dict[str, Any]:
+    if is_events:
+        if status == 400:
+            return {"status": "invalid event", "message": "Event object is invalid", "errors": errors}
+        return {"status": "error", "message": f"stand-in answer {status}"}
+    messages = {
+        400: "Invalid Input Provided",
+        401: "Unauthorized",
+        404: "Not Found",
+        429: "Rate Limit Exceeded",
+    }
+    codes = {400: 2001, 401: 2006, 404: 2100, 429: 2020}
+    error: dict[str, Any] = {"message": messages.get(status, f"stand-in answer {status}")}
+    if status in codes:
+        error["code"] = codes[status]
+    if errors:
+        error["errors"] = errors
+    return {"error": error}
+
+
+def _not_found() -> tuple[int, Any]:
+    return 404, {"error": {"message": "Not Found", "code": 2100}}
+
+
+def _invalid(message: str) -> tuple[int, Any]:
+    return 400, {"error": {"message": "Invalid Input Provided", "code": 2001, "errors": [message]}}
+
+
+def _iso(when: datetime) -> str:
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= _SHOWN_ERROR else text[: _SHOWN_ERROR - 1] + "…"
+
+
+@pytest.fixture
+def pagerduty() -> Iterator[PagerDutyStandin]:
+    """A started stand-in; at teardown, any request PagerDuty would refuse fails the test."""
+    missing = [name for name in (EVENTS_SPEC, REST_SPEC) if not (SPECS_DIR / name).is_file()]
+    if missing:
+        pytest.skip(f"PagerDuty OpenAPI specs {missing} not in {SPECS_DIR}: set PAGERDUTY_SPECS_DIR")
+    standin = PagerDutyStandin().start()
+    try:
+        yield standin
+    finally:
+        standin.close()
+    fail_on_violations(standin)
+
+
+def fail_on_violations(standin: PagerDutyStandin) -> None:
+    """Fails the running test when the stand-in recorded requests PagerDuty would refuse."""
+    if standin.violations:
+        listed = "\n".join(f"  {violation}" for violation in standin.violations)
+        pytest.fail(f"requests PagerDuty would refuse were sent:\n{listed}", pytrace=False)
