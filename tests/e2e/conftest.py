@@ -112,6 +112,8 @@ class LocalAws:
     table_name: str
     topic_arn: str
     inbox_url: str
+    dead_letter_url: str
+    secretsmanager: Any
 
     def function_env(self) -> dict[str, str]:
         """What the function needs to talk to this moto server instead of AWS."""
@@ -123,6 +125,7 @@ class LocalAws:
             "AWS_DEFAULT_REGION": REGION,
             "STATE_TABLE_NAME": self.table_name,
             "ALERTS_TOPIC_ARN": self.topic_arn,
+            "DEAD_LETTER_QUEUE_URL": self.dead_letter_url,
         }
 
     def item(self, pk: str, sk: str) -> dict[str, Any] | None:
@@ -167,7 +170,11 @@ def local_aws(moto_endpoint: str) -> LocalAws:
         "QueueArn"
     ]
     sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=inbox_arn)
-    return LocalAws(moto_endpoint, dynamodb, sns, sqs, table_name, topic_arn, inbox_url)
+    dead_letter_url = sqs.create_queue(QueueName=f"runbook-dlq-{suffix}")["QueueUrl"]
+    secretsmanager = session.client("secretsmanager", endpoint_url=moto_endpoint)
+    return LocalAws(
+        moto_endpoint, dynamodb, sns, sqs, table_name, topic_arn, inbox_url, dead_letter_url, secretsmanager
+    )
 
 
 # ---------------------------------------------------------------- a monitored target

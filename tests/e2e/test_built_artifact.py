@@ -15,6 +15,7 @@ from localrun import InvokeResult, invoke
 from localrun.api import host_architecture
 from localrun.cfn_yaml import load_template
 from tests.e2e.conftest import OTHER_ARCHITECTURE, REGION, ROOT, LocalAws, run_sam, sam_build
+from tests.support.pagerduty_standin import PagerDutyStandin
 
 pytestmark = pytest.mark.e2e
 
@@ -75,6 +76,20 @@ def run_event(
     return invoke(built_template, function_for(event), json.loads(event.read_text()), env, host_env={})
 
 
+def pagerduty_env(aws: LocalAws, pagerduty: PagerDutyStandin) -> dict[str, str]:
+    """The secret the shipped config names, and the vendor URLs on the local stand-in."""
+    secret = {
+        "platform_routing_key": "R0UT1NGKEYPLATFORM00000000000001",
+        "data_routing_key": "R0UT1NGKEYDATA000000000000000002",
+        "rest_api_token": pagerduty.token,
+    }
+    try:
+        aws.secretsmanager.create_secret(Name="runbook/pagerduty", SecretString=json.dumps(secret))
+    except aws.secretsmanager.exceptions.ResourceExistsException:  # the moto server outlives a test
+        aws.secretsmanager.put_secret_value(SecretId="runbook/pagerduty", SecretString=json.dumps(secret))
+    return {"PAGERDUTY_EVENTS_URL": pagerduty.events_url, "PAGERDUTY_API_URL": pagerduty.rest_url}
+
+
 def emf_metrics(logs: str) -> list[dict[str, Any]]:
     """The CloudWatch embedded-metric-format records the function printed."""
     records = []
@@ -91,17 +106,25 @@ def test_the_template_validates_with_the_linter(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("event", EVENTS, ids=lambda p: str(p.relative_to(ROOT / "events")))
 def test_every_sample_event_is_accepted_by_the_built_function(
-    event: Path, built_template: Path, local_aws: LocalAws, closed_url: str, target_url: str, tmp_path: Path
+    event: Path,
+    built_template: Path,
+    local_aws: LocalAws,
+    closed_url: str,
+    target_url: str,
+    tmp_path: Path,
+    pagerduty: PagerDutyStandin,
 ) -> None:
     # A scheduled probe run would probe the shipped config's placeholder hosts; it gets loopback
     # targets instead. Every other event runs with the config the ConfigLayer ships.
     extra = {}
-    if event.name == "schedule.json":
+    if event.parent.name == "pagerduty_escalation":
+        extra = pagerduty_env(local_aws, pagerduty)  # the shipped config's PagerDuty, on the stand-in
+    elif event.name == "schedule.json":
         extra["RUNBOOK_CONFIG"] = str(loopback_config(tmp_path, target_url))
     result = run_event(built_template, event, local_aws, closed_url, extra)
     payload = result.raise_for_error()
     assert isinstance(payload, dict), payload
-    assert "rejected" not in payload, payload
+    assert not payload.get("rejected"), payload  # a RejectedEvent, or a count of unreadable messages
 
 
 def test_scheduled_run_probes_publishes_the_transition_and_keeps_state(
@@ -158,6 +181,25 @@ def test_quota_check_reads_the_quota_and_publishes_its_level(
     (usage,) = [r for r in emf_metrics(result.logs) if "QuotaUsagePercent" in r]
     assert (usage["integration"], usage["QuotaUsagePercent"]) == ("local-quota", [98.0])
     assert [r for r in emf_metrics(result.logs) if "QuotaCheckRun" in r]
+
+
+def test_an_alert_on_the_topic_pages_through_the_built_function(
+    built_template: Path, local_aws: LocalAws, closed_url: str, pagerduty: PagerDutyStandin
+) -> None:
+    extra = pagerduty_env(local_aws, pagerduty)
+    event = ROOT / "events/pagerduty_escalation/sns-runbook-alert.json"
+    summary = run_event(built_template, event, local_aws, closed_url, extra).raise_for_error()
+    assert summary["outcomes"] == {"triggered": 1}
+    [trigger] = pagerduty.events
+    assert trigger["event_action"] == "trigger"
+    # The sample alert carries `tenant: acme`: the shipped config groups those into one PagerDuty alert.
+    assert trigger["dedup_key"] == "runbook/group/tenant-acme"
+    assert trigger["payload"]["custom_details"]["alert_key"] == "health-probe/api-gateway-acme"
+    assert trigger["routing_key"] == "R0UT1NGKEYPLATFORM00000000000001"
+    # Delivered again (SNS delivers at least once): the idempotency record in the table answers.
+    again = run_event(built_template, event, local_aws, closed_url, extra).raise_for_error()
+    assert again == summary
+    assert len(pagerduty.events) == 1
 
 
 def test_heartbeat_is_recorded_against_the_shipped_config(

@@ -48,6 +48,7 @@ def _as_list(value: Any) -> list[Any]:
     [
         ("HealthProbeFunction", "AWS::Serverless::Function"),
         ("QuotaCheckFunction", "AWS::Serverless::Function"),
+        ("PagerDutyEscalationFunction", "AWS::Serverless::Function"),
         ("CheckRunnerPolicy", "AWS::IAM::ManagedPolicy"),
         ("QuotaCheckHeartbeatAlarm", "AWS::CloudWatch::Alarm"),
         ("CommonLayer", "AWS::Serverless::LayerVersion"),
@@ -208,6 +209,7 @@ def test_outputs() -> None:
         "DeadLetterQueueUrl",
         "HealthProbeFunctionName",
         "QuotaCheckFunctionName",
+        "PagerDutyEscalationFunctionName",
         "HeartbeatPublisherPolicyArn",
     } <= set(TEMPLATE["Outputs"])
 
@@ -225,3 +227,33 @@ def test_quota_check_runs_on_its_own_schedule_every_five_minutes_by_default() ->
     schedule = FUNCTIONS["QuotaCheckFunction"]["Properties"]["Events"]["Schedule"]["Properties"]
     assert schedule["Schedule"] == {"Ref": "QuotaCheckSchedule"}
     assert TEMPLATE["Parameters"]["QuotaCheckSchedule"]["Default"] == "rate(5 minutes)"
+
+
+def test_paging_subscribes_to_the_alerts_topic_and_sweeps_every_minute() -> None:
+    props = FUNCTIONS["PagerDutyEscalationFunction"]["Properties"]
+    alerts = props["Events"]["Alerts"]
+    assert alerts["Type"] == "SNS"
+    assert alerts["Properties"]["Topic"] == {"Ref": "AlertsTopic"}
+    # What SNS cannot deliver lands in the DLQ; the queue policy lets the topic send there.
+    assert alerts["Properties"]["RedrivePolicy"] == {
+        "deadLetterTargetArn": {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}
+    }
+    queue_policy = RESOURCES["DeadLetterQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert any(s.get("Principal") == {"Service": "sns.amazonaws.com"} for s in queue_policy)
+    assert props["Events"]["AckSweep"]["Properties"]["Schedule"] == "rate(1 minute)"
+    assert props["Environment"]["Variables"]["DEAD_LETTER_QUEUE_URL"] == {"Ref": "DeadLetterQueue"}
+
+
+def test_paging_may_write_its_state_and_keep_unreadable_messages_but_not_publish_alerts() -> None:
+    statements = {s["Sid"]: s for s in _statements(FUNCTIONS["PagerDutyEscalationFunction"])}
+    assert "dynamodb:DeleteItem" in statements["PagingState"]["Action"]  # idempotency records on failure
+    assert statements["KeepUnreadableMessages"]["Action"] == "sqs:SendMessage"
+    assert "PublishAlerts" not in statements  # it consumes the topic: publishing could loop
+
+
+def test_vendor_endpoints_are_parameters_with_the_real_defaults() -> None:
+    params = TEMPLATE["Parameters"]
+    assert params["PagerDutyEventsUrl"]["Default"] == "https://events.pagerduty.com/v2/enqueue"
+    assert params["PagerDutyApiUrl"]["Default"] == "https://api.pagerduty.com"
+    assert GLOBAL_ENV["PAGERDUTY_EVENTS_URL"] == {"Ref": "PagerDutyEventsUrl"}
+    assert GLOBAL_ENV["PAGERDUTY_API_URL"] == {"Ref": "PagerDutyApiUrl"}

@@ -3,17 +3,28 @@
 from functools import cache
 from typing import Any
 
+import httpx
 from aws_lambda_powertools.utilities.parameters import SecretsProvider, SSMProvider
 
 from runbook.adapters.alerts_topic import AlertsTopic
 from runbook.adapters.aws_clients import aws_client, probe_client
+from runbook.adapters.dead_letters import DeadLetters
+from runbook.adapters.http_retry import RetryPolicy
+from runbook.adapters.idempotency import once_per_delivery
+from runbook.adapters.idempotency import register_invocation as register_invocation  # for the handler
+from runbook.adapters.pagerduty import PagerDutyEvents, PagerDutyRest
+from runbook.adapters.paging_state import PagingState
 from runbook.adapters.parameters import SecretResolver
+from runbook.adapters.probes.base import utc_now
 from runbook.adapters.state_store import StateStore
 from runbook.config_file import load_config_cached
 from runbook.models.settings import Settings
+from runbook.services.ack_sweep import SweepDependencies
 from runbook.services.health_probe import HealthProbeDependencies
+from runbook.services.pagerduty_function import PagerDutyFunctionDependencies
+from runbook.services.paging import PagingDependencies
 from runbook.services.quota_check import QuotaCheckDependencies
-from runbook.telemetry import LambdaRunReporter
+from runbook.telemetry import LambdaPagingReporter, LambdaRunReporter
 
 
 def _sqs_client(region: str) -> Any:
@@ -49,4 +60,51 @@ def quota_check_dependencies() -> QuotaCheckDependencies:
         topic=AlertsTopic(aws_client("sns"), settings.require("alerts_topic_arn")),
         secrets=secret_resolver(),
         reporter=LambdaRunReporter(),
+    )
+
+
+def _vendor_client() -> httpx.Client:
+    # Each call's own timeout comes from the retry policy and the invocation's deadline; these are limits.
+    return httpx.Client(timeout=httpx.Timeout(10.0), trust_env=False, follow_redirects=False)
+
+
+@cache
+def pagerduty_dependencies() -> PagerDutyFunctionDependencies:
+    return PagerDutyFunctionDependencies(paging=_paging_dependencies, sweep=_sweep_dependencies)
+
+
+@cache
+def _paging_dependencies() -> PagingDependencies:
+    settings = Settings.from_environ()
+    table = settings.require("state_table_name")
+    return PagingDependencies(
+        config=load_config_cached(settings.runbook_config),
+        state=PagingState(aws_client("dynamodb"), table),
+        events=PagerDutyEvents(_vendor_client(), settings.pagerduty_events_url, RetryPolicy()),
+        secrets=secret_resolver(),
+        dead_letters=DeadLetters(aws_client("sqs"), settings.require("dead_letter_queue_url")),
+        reporter=LambdaPagingReporter(),
+        now=utc_now,
+        once=once_per_delivery(aws_client("dynamodb"), table),
+    )
+
+
+@cache
+def _sweep_dependencies() -> SweepDependencies:
+    settings = Settings.from_environ()
+    pagerduty = load_config_cached(settings.runbook_config).pagerduty
+    if pagerduty is None:
+        raise ValueError("the runbook config has no `pagerduty:` section: there is nothing to sweep")
+    ack = pagerduty.ack
+    token = ""
+    if ack.api_token is not None:
+        token = secret_resolver().resolve_all([ack.api_token]).value(ack.api_token)
+    return SweepDependencies(
+        config=pagerduty,
+        state=PagingState(aws_client("dynamodb"), settings.require("state_table_name")),
+        api=PagerDutyRest(
+            _vendor_client(), settings.pagerduty_api_url, token, ack.from_email or "", RetryPolicy()
+        ),
+        reporter=LambdaPagingReporter(),
+        now=utc_now,
     )

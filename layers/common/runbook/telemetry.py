@@ -6,9 +6,11 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
 
+from runbook.models.alert import Alert
 from runbook.models.results import CheckResult
 from runbook.observability import logger, metrics
 from runbook.services.probe_runner import CheckRun
+from runbook.services.routing import PageDecision
 
 
 class LambdaRunReporter:
@@ -80,3 +82,63 @@ def heartbeat_reported(check: str, accepted: bool, reason: str) -> None:
     metrics.add_metric(
         name="HeartbeatAccepted" if accepted else "HeartbeatRejected", unit=MetricUnit.Count, value=1
     )
+
+
+class LambdaPagingReporter:
+    """One log line per alert decision; metrics AlertsPaged / AlertsHeld (maintenance, urgency none) /
+    AlertsFolded (storm) / PageFailures / AlertsRejected (unreadable messages)."""
+
+    def outcome(self, alert: Alert, decision: PageDecision, outcome: str) -> None:
+        logger.info(
+            "alert routed",
+            extra={
+                "alert_key": alert.key,
+                "status": alert.status,
+                "severity": alert.severity,
+                "sev": decision.sev,
+                "service": decision.service,
+                "dedup_key": decision.dedup_key,
+                "group": decision.group,
+                "outcome": outcome,
+                "reason": decision.reason,
+            },
+        )
+        metric = _OUTCOME_METRICS.get(outcome)
+        if metric:
+            metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
+
+    def rejected(self, reason: str, kept: bool) -> None:
+        logger.error("alert message rejected", extra={"reason": reason, "kept_on_dead_letter_queue": kept})
+        metrics.add_metric(name="AlertsRejected", unit=MetricUnit.Count, value=1)
+
+    def failed(self, alert: Alert, decision: PageDecision, error: Exception) -> None:
+        # The error's type and text only: the project's exceptions never carry a routing key or token.
+        logger.error(
+            "alert not delivered to PagerDuty",
+            extra={
+                "alert_key": alert.key,
+                "dedup_key": decision.dedup_key,
+                "error": f"{type(error).__name__}: {error}",
+            },
+        )
+        metrics.add_metric(name="PageFailures", unit=MetricUnit.Count, value=1)
+
+    def escalated(self, incident_id: str, level: int, note: str) -> None:
+        logger.info("incident escalated", extra={"incident": incident_id, "level": level, "note": note})
+        metrics.add_metric(name="IncidentsEscalated", unit=MetricUnit.Count, value=1)
+
+    def problem(self, message: str, **fields: Any) -> None:
+        logger.warning(message, extra=fields)
+
+
+_OUTCOME_METRICS = {
+    "triggered": "AlertsPaged",
+    "storm_triggered": "AlertsPaged",
+    "resolved": "AlertsResolved",
+    "held": "AlertsHeld",
+    "folded": "AlertsFolded",
+}
+
+
+def record_sweep_run() -> None:
+    metrics.add_metric(name="AckSweepRun", unit=MetricUnit.Count, value=1)

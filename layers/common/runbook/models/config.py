@@ -10,12 +10,11 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, model_validator
 
 from runbook.models.durations import Seconds
+from runbook.models.levels import Sev, Severity
+from runbook.models.paging import PagerDutyConfig
 from runbook.models.quota import MAX_QUOTA_SAMPLES
 from runbook.models.secrets import SecretRef, TextOrSecret
 
-Severity = Literal["info", "warning", "critical"]
-Sev = Literal["SEV1", "SEV2", "SEV3", "SEV4"]
-SEVERITY_RANK: dict[Severity, int] = {"info": 1, "warning": 2, "critical": 3}
 CheckName = Annotated[
     str,
     Field(
@@ -340,6 +339,9 @@ class RunbookConfig(_Strict):
     defaults: CheckDefaults = CheckDefaults()
     probe: ProbeSettings = ProbeSettings()
     checks: Annotated[list[Check], Field(max_length=MAX_CHECKS)] = Field(default_factory=list)
+    pagerduty: Annotated[
+        PagerDutyConfig | None, Field(description="Paging and ack-deadline escalation (PagerDuty).")
+    ] = None
     integrations: Annotated[
         list[IntegrationCheck],
         Field(max_length=MAX_INTEGRATIONS, description="Third-party integrations for the quota check."),

@@ -18,6 +18,7 @@ class Settings(BaseModel):
     )
     pagerduty_api_url: Annotated[str, Field(alias="PAGERDUTY_API_URL")] = "https://api.pagerduty.com"
     statuspage_api_url: Annotated[str, Field(alias="STATUSPAGE_API_URL")] = "https://api.statuspage.io/v1"
+    dead_letter_queue_url: Annotated[str | None, Field(alias="DEAD_LETTER_QUEUE_URL")] = None
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> "Settings":

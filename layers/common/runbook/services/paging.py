@@ -1,0 +1,216 @@
+"""PagerDutyEscalationFunction's alert intake: every supported message becomes runbook alerts, each is
+routed (services/routing.py) and sent to PagerDuty's Events API v2 as a trigger or a resolve.
+
+- Nothing is lost: a delivery that cannot be sent fails the invocation (Lambda retries, then the
+  dead-letter queue keeps it); a message that cannot be read is kept on the dead-letter queue at once
+  (retrying would not help) and counted.
+- Nobody is paged twice: each delivery is processed once (idempotency keyed by its message id), and a
+  PagerDuty alert stays open while any of its member alerts fires (a group resolves with its last one).
+- Storms stay under PagerDuty's rate: triggers beyond `triggers_per_minute` per routing key are
+  folded into one storm alert for that service; resolves are never held back.
+"""
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from pydantic import BaseModel, Field
+
+from runbook.adapters.intake import Delivery, Rejected, read_event
+from runbook.adapters.paging_state import PagingState
+from runbook.adapters.parameters import SecretResolver
+from runbook.models.alert import Alert
+from runbook.models.config import RunbookConfig
+from runbook.models.paging import PagerDutyConfig
+from runbook.services.page_events import pagerduty_event, storm_event
+from runbook.services.routing import PageDecision, decide, dedup_key
+
+
+class EventsSender(Protocol):
+    def send(self, event: Any, deadline: float) -> Any: ...
+
+
+class DeadLetterKeeper(Protocol):
+    def keep(self, body: str, reason: str) -> None: ...
+
+
+class PagingReporter(Protocol):
+    def outcome(self, alert: Alert, decision: PageDecision, outcome: str) -> None: ...
+
+    def rejected(self, reason: str, kept: bool) -> None: ...
+
+    def failed(self, alert: Alert, decision: PageDecision, error: Exception) -> None: ...
+
+
+class PagingFailedError(RuntimeError):
+    """At least one page could not be delivered: the invocation fails so that Lambda retries it."""
+
+
+@dataclass
+class PagingDependencies:
+    config: RunbookConfig
+    state: PagingState
+    events: EventsSender
+    secrets: SecretResolver
+    dead_letters: DeadLetterKeeper
+    reporter: PagingReporter
+    now: Callable[[], datetime]
+    # Wraps the processing of one delivery so that a redelivered message does nothing (Powertools
+    # Idempotency in Lambda); the default runs it as is.
+    once: Callable[[Callable[[Delivery], dict[str, Any]]], Callable[[Delivery], dict[str, Any]]] = field(
+        default=lambda fn: fn
+    )
+
+    @property
+    def pagerduty(self) -> PagerDutyConfig:
+        if self.config.pagerduty is None:
+            raise ValueError("the runbook config has no `pagerduty:` section: nothing can be paged")
+        return self.config.pagerduty
+
+
+class PagingSummary(BaseModel):
+    deliveries: int = 0
+    alerts: int = 0
+    outcomes: dict[str, int] = Field(default_factory=dict)
+    rejected: int = 0
+
+
+def handle_alert_event(event: Any, deps: PagingDependencies, budget_s: float) -> PagingSummary:
+    """`budget_s`: the time this invocation may spend; retries of PagerDuty calls stop within it."""
+    deadline = time.monotonic() + budget_s
+    summary = PagingSummary()
+    failures: list[str] = []
+    process = deps.once(lambda delivery: _page_delivery(delivery, deps, deadline))
+    for item in read_event(event):
+        if isinstance(item, Rejected):
+            _keep_rejected(item, deps)
+            summary.rejected += 1
+            continue
+        summary.deliveries += 1
+        summary.alerts += len(item.alerts)
+        try:
+            result = process(item)
+        except PagingFailedError as error:
+            failures.append(str(error))
+            continue
+        for outcome, count in result.get("outcomes", {}).items():
+            summary.outcomes[outcome] = summary.outcomes.get(outcome, 0) + count
+    if failures:
+        raise PagingFailedError("; ".join(failures))
+    return summary
+
+
+def _keep_rejected(item: Rejected, deps: PagingDependencies) -> None:
+    kept = False
+    if item.body is not None:
+        deps.dead_letters.keep(item.body, item.reason)
+        kept = True
+    deps.reporter.rejected(item.reason, kept)
+
+
+def _page_delivery(delivery: Delivery, deps: PagingDependencies, deadline: float) -> dict[str, Any]:
+    """Every alert of the delivery is tried; if one fails, the delivery fails (and is retried whole:
+    what already reached PagerDuty is idempotent there, by dedup key)."""
+    outcomes: dict[str, int] = {}
+    failed = 0
+    for alert in delivery.alerts:
+        decision = decide(alert, deps.pagerduty, deps.now())
+        try:
+            outcome = _apply(alert, decision, deps, deadline)
+        except Exception as error:  # reported with the alert's key, then the delivery fails as a whole
+            deps.reporter.failed(alert, decision, error)
+            failed += 1
+            continue
+        deps.reporter.outcome(alert, decision, outcome)
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    if failed:
+        raise PagingFailedError(
+            f"{failed} of {len(delivery.alerts)} alerts of {delivery.delivery_id} not sent"
+        )
+    return {"outcomes": outcomes}
+
+
+def _apply(alert: Alert, decision: PageDecision, deps: PagingDependencies, deadline: float) -> str:
+    if not deps.state.is_latest(decision.member, alert.observed_at):
+        return "stale"  # reordered: newer news of this alert was already handled
+    if decision.action == "hold":
+        return "held"
+    if decision.action == "resolve":
+        return _resolve(alert, decision, deps, deadline)
+    return _trigger(alert, decision, deps, deadline)
+
+
+def _trigger(alert: Alert, decision: PageDecision, deps: PagingDependencies, deadline: float) -> str:
+    state = deps.state
+    before, opened = state.add_member(
+        decision.dedup_key, decision.member, service=decision.service, sev=decision.sev
+    )
+    if opened and before - {decision.member}:
+        return "joined"  # the group's PagerDuty alert is open: another member's trigger was sent
+    # Otherwise send, even when another member is in flight: PagerDuty merges triggers by dedup key, so
+    # the worst case is one extra event, never a second page and never a silent member.
+    minute = deps.now().replace(second=0, microsecond=0)
+    if not state.take_trigger(decision.service, minute, deps.pagerduty.triggers_per_minute):
+        state.remove_member(decision.dedup_key, decision.member)
+        return _fold_into_storm(alert, decision, deps, deadline)
+    _send_trigger(
+        pagerduty_event(alert, decision, _routing_key(decision.service, deps), "trigger"),
+        decision.dedup_key,
+        decision,
+        deps,
+        deadline,
+    )
+    return "triggered"
+
+
+def _fold_into_storm(alert: Alert, decision: PageDecision, deps: PagingDependencies, deadline: float) -> str:
+    """Over the routing key's budget: one storm alert for the service stands for every folded alert.
+    It is sent from the headroom kept under PagerDuty's rate (see triggers_per_minute)."""
+    storm = dedup_key(f"storm/{decision.service}")
+    before, opened = deps.state.add_member(storm, decision.member, service=decision.service, sev=decision.sev)
+    if opened and before - {decision.member}:
+        return "folded"
+    event = storm_event(alert, decision, storm, _routing_key(decision.service, deps))
+    _send_trigger(event, storm, decision, deps, deadline)
+    return "storm_triggered"
+
+
+def _send_trigger(
+    event: Any, key: str, decision: PageDecision, deps: PagingDependencies, deadline: float
+) -> None:
+    try:
+        deps.events.send(event, deadline)
+    except Exception:
+        deps.state.remove_member(key, decision.member)  # not open in PagerDuty: do not pretend it is
+        raise
+    deps.state.mark_opened(key)
+
+
+def _resolve(alert: Alert, decision: PageDecision, deps: PagingDependencies, deadline: float) -> str:
+    state = deps.state
+    target = decision.dedup_key
+    was_open, still_open = state.remove_member(target, decision.member)
+    if not was_open:
+        target = dedup_key(f"storm/{decision.service}")
+        was_open, still_open = state.remove_member(target, decision.member)
+    if not was_open:
+        return "nothing_open"  # never paged (info, maintenance) or already resolved
+    if still_open:
+        return "kept_open"  # other members of its group (or storm) still fire
+    routing_key = _routing_key(decision.service, deps)
+    try:
+        deps.events.send(pagerduty_event(alert, decision, routing_key, "resolve", dedup=target), deadline)
+    except Exception:
+        state.add_member(
+            target, decision.member, service=decision.service, sev=decision.sev
+        )  # retry resolves
+        raise
+    state.mark_closed(target)
+    return "resolved"
+
+
+def _routing_key(service: str, deps: PagingDependencies) -> str:
+    ref = deps.pagerduty.services[service].routing_key
+    return deps.secrets.resolve_all([ref]).value(ref)

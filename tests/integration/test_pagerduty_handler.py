@@ -1,0 +1,109 @@
+"""PagerDutyEscalationFunction's handler in-process: moto for AWS, the PagerDuty stand-in for PagerDuty,
+the sample events of events/pagerduty_escalation/. What it returns, sends, keeps and counts."""
+
+import json
+import sys
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from runbook.adapters.aws_clients import aws_client, probe_client
+from runbook.config_file import load_config_cached
+from runbook.observability import logger
+from runbook.runtime import _paging_dependencies, _sweep_dependencies, pagerduty_dependencies
+from tests.integration.test_health_probe_handler import emf, stdout_records
+from tests.support.lambda_runtime import FakeLambdaContext, load_event, load_handler_module
+from tests.support.pagerduty_standin import PagerDutyStandin
+
+ROUTING_KEY = "R0UT1NGKEY0000000000000000000042"
+
+
+def _reset_cold_start() -> None:
+    for cached in (
+        pagerduty_dependencies,
+        _paging_dependencies,
+        _sweep_dependencies,
+        load_config_cached,
+        aws_client,
+        probe_client,
+    ):
+        cached.cache_clear()
+
+
+@pytest.fixture
+def dlq(aws) -> str:
+    return str(aws.sqs.create_queue(QueueName="runbook-dlq")["QueueUrl"])
+
+
+@pytest.fixture
+def handler(aws, pagerduty: PagerDutyStandin, dlq, tmp_path, monkeypatch):
+    aws.ssm.put_parameter(Name="/runbook/pagerduty/platform", Value=ROUTING_KEY, Type="SecureString")
+    aws.ssm.put_parameter(Name="/runbook/pagerduty/rest", Value=pagerduty.token, Type="SecureString")
+    config = tmp_path / "runbook.yaml"
+    config.write_text(
+        "pagerduty:\n"
+        "  services:\n"
+        "    platform: {routing_key: {ssm: /runbook/pagerduty/platform}, service_id: PSVC001}\n"
+        "  default_service: platform\n"
+        "  ack: {api_token: {ssm: /runbook/pagerduty/rest}, from_email: bot@example.com}\n"
+    )
+    for name, value in {
+        "RUNBOOK_CONFIG": str(config),
+        "STATE_TABLE_NAME": aws.table_name,
+        "ALERTS_TOPIC_ARN": aws.topic_arn,
+        "DEAD_LETTER_QUEUE_URL": dlq,
+        "PAGERDUTY_EVENTS_URL": pagerduty.events_url,
+        "PAGERDUTY_API_URL": pagerduty.rest_url,
+    }.items():
+        monkeypatch.setenv(name, value)
+    _reset_cold_start()
+    monkeypatch.setattr(logger.registered_handler, "stream", sys.__stdout__)
+    yield load_handler_module("pagerduty_escalation").lambda_handler
+    _reset_cold_start()
+
+
+@pytest.mark.parametrize(
+    ("event", "dedup_prefix"),
+    [
+        ("sns-runbook-alert.json", "runbook/health-probe/"),
+        ("sns-cloudwatch-alarm.json", "runbook/cloudwatch/"),
+        ("sns-alertmanager.json", "runbook/alertmanager/"),
+        ("eventbridge-alarm-state-change.json", "runbook/cloudwatch/"),
+    ],
+)
+def test_each_sample_alert_pages_through_the_events_api(handler, pagerduty, capfd, event, dedup_prefix):
+    summary = handler(load_event(f"pagerduty_escalation/{event}"), FakeLambdaContext())
+    assert summary["rejected"] == 0
+    triggers = [e for e in pagerduty.events if e["event_action"] == "trigger"]
+    assert triggers
+    assert all(e["dedup_key"].startswith(dedup_prefix) for e in triggers)
+    assert all(e["routing_key"] == ROUTING_KEY for e in triggers)
+    records = stdout_records(capfd)
+    assert [r for r in records if r.get("message") == "alert routed"]
+    assert emf(records, "AlertsPaged")
+    assert ROUTING_KEY not in json.dumps(records)
+
+
+def test_the_schedule_runs_the_ack_sweep(handler, pagerduty, capfd):
+    late = pagerduty.add_incident(created_at=datetime.now(UTC) - timedelta(minutes=7))
+    summary = handler(load_event("pagerduty_escalation/schedule.json"), FakeLambdaContext())
+    assert summary["escalated"] == [late.id]
+    records = stdout_records(capfd)
+    assert emf(records, "IncidentsEscalated")
+    assert emf(records, "AckSweepRun")
+    assert pagerduty.token not in json.dumps(records)
+
+
+def test_an_unreadable_message_is_kept_logged_and_counted_without_failing(
+    handler, pagerduty, aws, dlq, capfd
+):
+    event = load_event("pagerduty_escalation/sns-runbook-alert.json")
+    event["Records"][0]["Sns"]["Message"] = '{"hello": "world"}'
+    summary = handler(event, FakeLambdaContext())
+    assert summary["rejected"] == 1
+    assert pagerduty.events == []
+    records = stdout_records(capfd)
+    assert [r for r in records if r.get("message") == "alert message rejected"]
+    assert emf(records, "AlertsRejected")
+    kept = aws.sqs.receive_message(QueueUrl=dlq)["Messages"]
+    assert [m["Body"] for m in kept] == ['{"hello": "world"}']
