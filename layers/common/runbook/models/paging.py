@@ -5,7 +5,7 @@ import fnmatch
 from datetime import datetime, time, timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
 
 from runbook.models.durations import Seconds
 from runbook.models.levels import Sev, Severity
@@ -39,24 +39,34 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _one_or_many(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+# `check: api-*` or `check: [api-*, web-*]`
+Patterns = Annotated[
+    list[str],
+    BeforeValidator(_one_or_many),
+    WithJsonSchema(
+        {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
+        mode="validation",
+    ),
+]
+
+
 class AlertMatch(_Strict):
     """All given fields must match (an empty match matches every alert). Values may use shell
     wildcards: `api-gateway-*`."""
 
-    source: list[str] | None = None
-    check: list[str] | None = None
-    component: list[str] | None = None
+    source: Patterns | None = None
+    check: Patterns | None = None
+    component: Patterns | None = None
     severity: list[Severity] | None = None
     sev: list[Sev] | None = None
     labels: dict[str, str] = Field(default_factory=dict)
     dimensions: Annotated[
         dict[str, str], Field(description="CloudWatch alarm dimensions (labels `dimension.<Name>`).")
     ] = Field(default_factory=dict)
-
-    @field_validator("source", "check", "component", mode="before")
-    @classmethod
-    def _one_or_many(cls, value: Any) -> Any:
-        return [value] if isinstance(value, str) else value
 
     def matches(self, alert: Any) -> bool:
         """`alert`: a runbook Alert (duck-typed here so that models do not import each other)."""
