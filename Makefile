@@ -54,11 +54,13 @@ integration: dev  ## tests against real PostgreSQL, Redis, loopback HTTP servers
 e2e: dev  ## sam build, then every event in events/ through the built artifact
 	$(RUN) pytest tests/e2e $(PYTEST_ARGS)
 
-bench: dev  ## the http probe benchmark: 1,000 checks against a server answering after 100 ms
+bench: dev  ## benchmarks: http probe (1,000 checks, 100 ms server) and paging (1,000 alerts, handler/direct)
 	$(RUN) python -m benchmarks.http_probe_benchmark
+	$(RUN) python -m benchmarks.paging_benchmark
 
-bench-short: dev  ## the same, small, as CI runs it
+bench-short: dev  ## the same, small, as CI runs them (paging: fails when handler p95 > 15x direct p95)
 	$(RUN) python -m benchmarks.http_probe_benchmark --short
+	$(RUN) python -m benchmarks.paging_benchmark --short --enforce
 
 build: dev  ## sam build (arm64, as deployed)
 	$(RUN) sam build

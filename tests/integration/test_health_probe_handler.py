@@ -7,17 +7,10 @@ from typing import Any
 
 import pytest
 
-from runbook.adapters.aws_clients import aws_client, probe_client
-from runbook.config_file import ConfigError, load_config_cached
+from runbook.config_file import ConfigError
 from runbook.observability import logger
-from runbook.runtime import health_probe_dependencies
 from tests.support.http_servers import Reply
-from tests.support.lambda_runtime import FakeLambdaContext, load_event, load_handler_module
-
-
-def _reset_cold_start() -> None:
-    for cached in (health_probe_dependencies, load_config_cached, aws_client, probe_client):
-        cached.cache_clear()
+from tests.support.lambda_runtime import FakeLambdaContext, load_event, load_handler_module, reset_cold_start
 
 
 @pytest.fixture
@@ -35,12 +28,12 @@ def handler(aws, http_server, tmp_path, monkeypatch, capfd):
     monkeypatch.setenv("ALERTS_TOPIC_ARN", aws.topic_arn)
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "runbook-automation")
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "RunbookAutomation")
-    _reset_cold_start()
+    reset_cold_start()
     # The Logger's handler keeps the stdout object of the moment it was created: write to the real
     # file descriptor, which capfd captures.
     monkeypatch.setattr(logger.registered_handler, "stream", sys.__stdout__)
     yield load_handler_module("health_probe").lambda_handler
-    _reset_cold_start()
+    reset_cold_start()
 
 
 def stdout_records(capfd) -> list[dict[str, Any]]:
@@ -100,6 +93,6 @@ def test_a_broken_config_fails_the_invocation_with_a_located_error(handler, tmp_
     broken = tmp_path / "broken.yaml"
     broken.write_text("checks:\n  - {name: api, kind: http, url: 'https://a.example.com/', timout: 3s}\n")
     monkeypatch.setenv("RUNBOOK_CONFIG", str(broken))
-    _reset_cold_start()
+    reset_cold_start()
     with pytest.raises(ConfigError, match=r"line 2: checks\[0\] \"api\" \(http\): timout: unknown field"):
         handler(load_event("health_probe/schedule.json"), FakeLambdaContext())

@@ -7,27 +7,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from runbook.adapters.aws_clients import aws_client, probe_client
-from runbook.config_file import load_config_cached
 from runbook.observability import logger
-from runbook.runtime import _paging_dependencies, _sweep_dependencies, pagerduty_dependencies
 from tests.integration.test_health_probe_handler import emf, stdout_records
-from tests.support.lambda_runtime import FakeLambdaContext, load_event, load_handler_module
+from tests.support.lambda_runtime import FakeLambdaContext, load_event, load_handler_module, reset_cold_start
 from tests.support.pagerduty_standin import PagerDutyStandin
 
 ROUTING_KEY = "R0UT1NGKEY0000000000000000000042"
-
-
-def _reset_cold_start() -> None:
-    for cached in (
-        pagerduty_dependencies,
-        _paging_dependencies,
-        _sweep_dependencies,
-        load_config_cached,
-        aws_client,
-        probe_client,
-    ):
-        cached.cache_clear()
 
 
 @pytest.fixture
@@ -56,10 +41,10 @@ def handler(aws, pagerduty: PagerDutyStandin, dlq, tmp_path, monkeypatch):
         "PAGERDUTY_API_URL": pagerduty.rest_url,
     }.items():
         monkeypatch.setenv(name, value)
-    _reset_cold_start()
+    reset_cold_start()
     monkeypatch.setattr(logger.registered_handler, "stream", sys.__stdout__)
     yield load_handler_module("pagerduty_escalation").lambda_handler
-    _reset_cold_start()
+    reset_cold_start()
 
 
 @pytest.mark.parametrize(

@@ -5,22 +5,14 @@ import sys
 
 import pytest
 
-from runbook.adapters.aws_clients import aws_client, probe_client
-from runbook.config_file import load_config_cached
 from runbook.observability import logger
-from runbook.runtime import quota_check_dependencies
 from tests.integration.test_health_probe_handler import emf, stdout_records
 from tests.support.http_servers import Reply
-from tests.support.lambda_runtime import FakeLambdaContext, load_event, load_handler_module
+from tests.support.lambda_runtime import FakeLambdaContext, load_event, load_handler_module, reset_cold_start
 
 RATE_LIMITED = Reply(
     headers=(("RateLimit-Policy", '"hourly";q=1000;w=3600'), ("RateLimit", '"hourly";r=150;t=1200'))
 )
-
-
-def _reset_cold_start() -> None:
-    for cached in (quota_check_dependencies, load_config_cached, aws_client, probe_client):
-        cached.cache_clear()
 
 
 @pytest.fixture
@@ -38,10 +30,10 @@ def handler(aws, http_server, tmp_path, monkeypatch):
     monkeypatch.setenv("RUNBOOK_CONFIG", str(config))
     monkeypatch.setenv("STATE_TABLE_NAME", aws.table_name)
     monkeypatch.setenv("ALERTS_TOPIC_ARN", aws.topic_arn)
-    _reset_cold_start()
+    reset_cold_start()
     monkeypatch.setattr(logger.registered_handler, "stream", sys.__stdout__)
     yield load_handler_module("quota_check").lambda_handler
-    _reset_cold_start()
+    reset_cold_start()
 
 
 def test_scheduled_run_returns_a_summary_and_emits_metrics_per_integration(handler, aws, capfd):

@@ -42,3 +42,22 @@ def load_handler_module(function_dir: str) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def reset_cold_start() -> None:
+    """Forget what a cold start built (dependencies, config, AWS clients), as a new container would."""
+    from runbook import runtime
+    from runbook.adapters import aws_clients
+    from runbook.config_file import load_config_cached
+
+    for cached in (
+        runtime.health_probe_dependencies,
+        runtime.quota_check_dependencies,
+        runtime.pagerduty_dependencies,
+        runtime._paging_dependencies,
+        runtime._sweep_dependencies,
+        load_config_cached,
+        aws_clients.aws_client,
+        aws_clients.probe_client,
+    ):
+        cached.cache_clear()
