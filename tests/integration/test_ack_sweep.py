@@ -83,7 +83,9 @@ def test_only_incidents_past_their_deadline_move_one_level_up_with_a_note(make_d
     [note] = pagerduty.notes
     assert note.incident_id == late.id
     assert "Not acknowledged within 5 min" in note.content
-    assert "level 2: secondary on-call" in note.content
+    assert (
+        "level 2: secondary on-call (Level 2 on-call)" in note.content
+    )  # the runbook's name, then PagerDuty's
     assert "on-call -> secondary on-call -> engineering manager" in note.content
     assert {fresh.id, acked.id}.isdisjoint(e.incident_id for e in pagerduty.escalations)
 

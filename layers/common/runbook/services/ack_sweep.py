@@ -66,19 +66,19 @@ def sweep(deps: SweepDependencies, budget_s: float) -> SweepSummary:
         deps.reporter.problem("more triggered incidents than one sweep handles", count=len(incidents))
         incidents = sorted(incidents, key=lambda i: i.created_at)[:MAX_INCIDENTS_PER_SWEEP]
     summary.incidents = len(incidents)
-    levels_of: dict[str, int] = {}
+    policies: dict[str, Any] = {}
     for incident in incidents:
         if time.monotonic() >= deadline:
             deps.reporter.problem(
                 "sweep stopped at its deadline", left=summary.incidents - len(summary.escalated)
             )
             break
-        _consider(incident, deps, levels_of, summary, deadline)
+        _consider(incident, deps, policies, summary, deadline)
     return summary
 
 
 def _consider(
-    incident: Any, deps: SweepDependencies, levels_of: dict[str, int], summary: SweepSummary, deadline: float
+    incident: Any, deps: SweepDependencies, policies: dict[str, Any], summary: SweepSummary, deadline: float
 ) -> None:
     ack = deps.config.ack
     now = deps.now()
@@ -88,9 +88,9 @@ def _consider(
         deps.reporter.problem("escalation level unknown; not escalated", incident=incident.id)
         summary.unknown_level += 1
         return
-    if policy not in levels_of:
-        levels_of[policy] = deps.api.escalation_policy(policy, deadline).levels
-    if level >= levels_of[policy]:
+    if policy not in policies:
+        policies[policy] = deps.api.escalation_policy(policy, deadline)
+    if level >= policies[policy].levels:
         summary.at_last_level += 1
         return
     since = deps.state.escalated_at(incident.id, level) or incident.created_at
@@ -102,7 +102,7 @@ def _consider(
     target = level + 1
     if not deps.state.claim_escalation(incident.id, target, now):
         return  # another sweep did it
-    note = _note(ack, sev, allowed, waited, level, target)
+    note = _note(ack, sev, allowed, waited, level, target, policies[policy].target_names(target))
     try:
         deps.api.escalate(incident.id, target, deadline)
         deps.api.add_note(incident.id, note, deadline)
@@ -117,8 +117,19 @@ def _consider(
     summary.escalated.append(incident.id)
 
 
-def _note(ack: AckEscalation, sev: str | None, allowed: float, waited: float, level: int, target: int) -> str:
+def _note(
+    ack: AckEscalation,
+    sev: str | None,
+    allowed: float,
+    waited: float,
+    level: int,
+    target: int,
+    names: list[str],
+) -> str:
+    """Why, and who is next: the runbook's name for the level and whom PagerDuty's policy pages there."""
     who = ack.path[target - 1] if target - 1 < len(ack.path) else f"level {target}"
+    if names:
+        who += f" ({', '.join(names[:5])})"
     path = " -> ".join(ack.path)
     of_sev = f" ({sev})" if sev else ""
     return (

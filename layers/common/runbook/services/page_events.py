@@ -45,7 +45,7 @@ def storm_event(alert: Alert, decision: PageDecision, storm_key: str, routing_ke
         dedup_key=storm_key,
         summary=summary,
         source=CLIENT,
-        severity="critical",
+        severity=decision.pd_severity or "critical",  # as loud as the alert that opened it
         timestamp=alert.observed_at,
         component=decision.service,
         group="storm",
