@@ -169,3 +169,41 @@ def test_disabled_checks_are_not_run(aws, http_server, make_deps):
     summary = minute(deps, 0)
     assert summary.checks == 1
     assert http_server.received("/paused") == []
+
+
+@pytest.mark.parametrize("how", ["removed", "disabled"])
+def test_a_check_removed_or_disabled_while_down_is_resolved_once(aws, http_server, make_deps, how):
+    http_server.route("/api", DOWN)
+    http_server.route("/other", UP)
+    down = make_deps(http_config(http_server, "api", "other"))
+    minute(down, 0)
+    minute(down, 1)
+    assert [(a.status, a.check) for a, _ in aws.published()] == [("firing", "api")]
+
+    later = (
+        http_config(http_server, "other")
+        if how == "removed"
+        else http_config(http_server, "other")
+        + f"  - {{name: api, kind: http, url: '{http_server.url('/api')}', enabled: false}}\n"
+    )
+    changed = make_deps(later)
+    summary = minute(changed, 2)
+    assert summary.retired == ["api"]
+    [(resolved, attributes)] = aws.published()
+    assert (resolved.status, resolved.key, attributes["status"]) == (
+        "resolved",
+        "health-probe/api",
+        "resolved",
+    )
+    assert resolved.details["change"] == "retired"
+    assert "removed from the config while DOWN" in resolved.summary
+    assert minute(changed, 3).retired == []  # once
+    assert aws.published() == []
+
+
+def test_a_healthy_check_removed_from_the_config_sends_nothing(aws, http_server, make_deps):
+    http_server.route("/api", UP)
+    minute(make_deps(http_config(http_server, "api")), 0)
+    summary = minute(make_deps("checks: []\n"), 1)
+    assert summary.retired == []
+    assert aws.published() == []

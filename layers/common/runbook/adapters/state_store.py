@@ -25,6 +25,10 @@ def _check_key(name: str) -> dict[str, Any]:
     return {"pk": {"S": f"check#{name}"}, "sk": {"S": "state"}}
 
 
+def _down_key(source: str) -> dict[str, Any]:
+    return {"pk": {"S": f"down#{source}"}, "sk": {"S": "checks"}}
+
+
 def _heartbeat_key(name: str) -> dict[str, Any]:
     return {"pk": {"S": f"heartbeat#{name}"}, "sk": {"S": "latest"}}
 
@@ -66,6 +70,21 @@ class StateStore:
                 raise StaleStateError(state.check) from None
             raise
         return saved
+
+    def down_checks(self, source: str) -> set[str]:
+        """The checks of `source` that are DOWN: those whose outage a removed check would leave open."""
+        item = self._client.get_item(TableName=self._table, Key=_down_key(source), ConsistentRead=True).get(
+            "Item"
+        )
+        return set(item["checks"]["SS"]) if item and "checks" in item else set()
+
+    def mark_down(self, source: str, check: str, down: bool) -> None:
+        self._client.update_item(
+            TableName=self._table,
+            Key=_down_key(source),
+            UpdateExpression=f"{'ADD' if down else 'DELETE'} checks :c",
+            ExpressionAttributeValues={":c": {"SS": [check]}},
+        )
 
     def load_heartbeats(self, names: Iterable[str]) -> dict[str, HeartbeatRecord]:
         records = (_heartbeat_from_item(item) for item in self._batch_get([_heartbeat_key(n) for n in names]))

@@ -43,6 +43,9 @@ class CheckState(BaseModel):
     pending_alert: Alert | None = Field(
         default=None, description="Decided but not yet published: retried on the next run (outbox)."
     )
+    last_alert: Alert | None = Field(
+        default=None, description="The last alert published: a check removed while DOWN is resolved from it."
+    )
     version: int = Field(default=0, description="Optimistic lock: every write expects the version it read.")
 
 

@@ -85,3 +85,16 @@ def _summary(check: CheckBase, change: Change, severity: Severity, reason: str, 
 
 def _since(when: datetime | None) -> str:
     return f" (down since {when:%Y-%m-%d %H:%M} UTC)" if when else ""
+
+
+def retired_alert(last: Alert, now: datetime) -> Alert:
+    """The resolve of a check removed from the config (or disabled) while its alert was firing."""
+    summary = f"{last.check} was removed from the config while DOWN: resolved so that nothing stays open"
+    return last.model_copy(
+        update={
+            "status": "resolved",
+            "summary": summary,
+            "observed_at": now,
+            "details": {**last.details, "change": "retired"},
+        }
+    )

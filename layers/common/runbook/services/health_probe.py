@@ -46,7 +46,7 @@ def run_health_probe(deps: HealthProbeDependencies, budget_s: float) -> RunSumma
     )
     ledger = Ledger(deps.store, deps.topic, deps.reporter, HEALTH_PROBE_SOURCE)
     return run_and_settle(
-        checks, states, env, deps.probes, ledger, _sample, budget_s=budget_s, started=started
+        checks, states, env, deps.probes, ledger, _sample, budget_s=budget_s, started=started, now=deps.now()
     )
 
 

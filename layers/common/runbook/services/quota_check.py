@@ -62,7 +62,15 @@ def run_quota_check(deps: QuotaCheckDependencies, budget_s: float) -> RunSummary
     )
     ledger = Ledger(deps.store, deps.topic, deps.reporter, QUOTA_CHECK_SOURCE)
     return run_and_settle(
-        integrations, states, env, deps.probes, ledger, _sample, budget_s=budget_s, started=started
+        integrations,
+        states,
+        env,
+        deps.probes,
+        ledger,
+        _sample,
+        budget_s=budget_s,
+        started=started,
+        now=deps.now(),
     )
 
 

@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
@@ -16,14 +17,16 @@ from pydantic import BaseModel, Field
 from runbook.adapters.alerts_topic import AlertsTopic
 from runbook.adapters.probes.base import ProbeEnvironment
 from runbook.adapters.state_store import StaleStateError, StateStore
+from runbook.models.alert import Alert
 from runbook.models.config import AnyCheck
 from runbook.models.quota import QuotaSample
 from runbook.models.state import CheckState, QueueSample
-from runbook.services.alerts import check_alert
+from runbook.services.alerts import check_alert, retired_alert
 from runbook.services.probe_runner import CheckRun, run_checks
 from runbook.services.transitions import Change, Thresholds, advance
 
 MAX_WRITE_ATTEMPTS = 3  # optimistic-lock retries per check when runs overlap
+MAX_RETIRED = 100  # resolves of removed checks per run; the rest follow on the next runs
 STATE_WRITERS = 16  # DynamoDB writes in flight at once after a run
 
 SampleOf = Callable[[CheckRun], QueueSample | QuotaSample | None]
@@ -111,14 +114,44 @@ def _publish_outbox(settled: Sequence[Settled], ledger: Ledger, pool: ThreadPool
         ledger.reporter.problem("alert not published; kept for the next run", key=alert.key, reason=reason)
     failed_keys = {alert.key for alert, _ in failed}
     done = [state for state in outbox if state.pending_alert and state.pending_alert.key not in failed_keys]
-    list(pool.map(lambda state: _clear_pending(state, ledger.store), done))
+    list(pool.map(lambda state: _clear_pending(state, ledger), done))
     return len(done), len(failed)
 
 
-def _clear_pending(state: CheckState, store: StateStore) -> None:
+def _clear_pending(state: CheckState, ledger: Ledger) -> None:
+    alert = state.pending_alert
     # On a conflict an overlapping run owns the item; at worst it publishes the same alert (same key) again.
     with contextlib.suppress(StaleStateError):
-        store.save_state(state.model_copy(update={"pending_alert": None}))
+        ledger.store.save_state(state.model_copy(update={"pending_alert": None, "last_alert": alert}))
+    if alert is not None:  # what consumers were told is open: see retire_orphans
+        ledger.store.mark_down(ledger.source, state.check, down=alert.status == "firing")
+
+
+def retire_orphans(configured: set[str], ledger: Ledger, now: datetime) -> list[str]:
+    """Resolve the open alerts of checks that left the config (or were disabled) while DOWN: otherwise
+    their PagerDuty alert and status-page incident would stay open for ever. At most MAX_RETIRED a run."""
+    store = ledger.store
+    orphans = sorted(store.down_checks(ledger.source) - configured)[:MAX_RETIRED]
+    open_alerts: list[tuple[CheckState, Alert]] = []
+    for name in orphans:
+        state = store.get_state(name)
+        if state.status == "down" and state.last_alert is not None and state.last_alert.status == "firing":
+            open_alerts.append((state, retired_alert(state.last_alert, now)))
+        else:
+            store.mark_down(ledger.source, name, down=False)  # nothing open was announced
+    failed = {alert.key for alert, _ in ledger.topic.publish([alert for _, alert in open_alerts])}
+    retired = []
+    for state, alert in open_alerts:
+        if alert.key in failed:
+            ledger.reporter.problem(
+                "resolve of a removed check not published; retried next run", key=alert.key
+            )
+            continue
+        with contextlib.suppress(StaleStateError):
+            store.save_state(CheckState(check=state.check, version=state.version, last_alert=alert))
+        store.mark_down(ledger.source, state.check, down=False)
+        retired.append(state.check)
+    return retired
 
 
 class FailingCheck(BaseModel):
@@ -138,13 +171,16 @@ class RunSummary(BaseModel):
     went_down: list[str] = Field(default_factory=list)
     came_up: list[str] = Field(default_factory=list)
     level_changed: list[str] = Field(default_factory=list, description="Escalated or de-escalated.")
+    retired: list[str] = Field(default_factory=list, description="Removed from the config while DOWN.")
     alerts_published: int = 0
     alerts_pending: int = Field(default=0, description="Not accepted by SNS; retried on the next run.")
     state_write_failures: int = 0
     duration_ms: int = 0
 
 
-def summarize(runs: Sequence[CheckRun], settlement: Settlement, started: float) -> RunSummary:
+def summarize(
+    runs: Sequence[CheckRun], settlement: Settlement, started: float, retired: Sequence[str] = ()
+) -> RunSummary:
     """`started`: time.monotonic() at the start of the run."""
     results = [run.result for run in runs]
     return RunSummary(
@@ -158,6 +194,7 @@ def summarize(runs: Sequence[CheckRun], settlement: Settlement, started: float) 
         went_down=settlement.changed("down"),
         came_up=settlement.changed("up"),
         level_changed=settlement.changed("escalated") + settlement.changed("deescalated"),
+        retired=list(retired),
         alerts_published=settlement.published,
         alerts_pending=settlement.pending,
         state_write_failures=settlement.write_failures,
@@ -175,6 +212,7 @@ def run_and_settle(
     *,
     budget_s: float,
     started: float,
+    now: datetime,
 ) -> RunSummary:
     """`budget_s`: time left in the invocation at `started` (time.monotonic()); the probes get it minus
     the config's deadline margin, kept for the state writes and publishing."""
@@ -182,4 +220,6 @@ def run_and_settle(
     runs = asyncio.run(run_checks(checks, env, probes, states, probe_budget))
     for run in runs:
         ledger.reporter.check_result(run)
-    return summarize(runs, settle_runs(runs, states, ledger, sample_of), started)
+    settlement = settle_runs(runs, states, ledger, sample_of)
+    retired = retire_orphans({check.name for check in checks}, ledger, now)
+    return summarize(runs, settlement, started, retired)
