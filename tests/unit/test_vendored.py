@@ -51,3 +51,21 @@ def test_the_subset_keeps_every_operation_the_adapters_call() -> None:
     for path, methods in vendor_script().REST_OPERATIONS.items():
         assert set(methods) <= set(subset["paths"][path])
         assert path.split("/{")[0] in adapters, f"{path} is vendored but no adapter calls it"
+
+
+def test_statuspage_subset_is_what_the_script_makes_of_shared(shared: Path) -> None:
+    script = vendor_script()
+    whole = json.loads((shared / "specs" / "statuspage.openapi.json").read_text())
+    vendored = json.loads((VENDOR / "specs" / "statuspage.subset.openapi.json").read_text())
+    assert vendored == script.statuspage_subset(whole), "run scripts/vendor-shared"
+
+
+def test_the_statuspage_subset_keeps_every_operation_the_adapter_calls() -> None:
+    subset = json.loads((VENDOR / "specs" / "statuspage.subset.openapi.json").read_text())
+    adapter = (ROOT / "layers/common/runbook/adapters/statuspage.py").read_text()
+    assert "api_key" in subset["components"]["securitySchemes"]
+    for path, methods in vendor_script().STATUSPAGE_OPERATIONS.items():
+        assert set(methods) <= set(subset["paths"][path])
+        last = [part for part in path.split("/") if part and not part.startswith("{")][-1]
+        assert f"/{last}" in adapter, f"{path} is vendored but no adapter calls it"
+        assert any(method.upper() in adapter for method in methods)

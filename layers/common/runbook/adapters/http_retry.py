@@ -1,11 +1,11 @@
 """Bounded retries for calls to vendor HTTP APIs (PagerDuty, Statuspage): sync httpx.
 
-Only what may succeed later is retried: 429, 5xx and transport failures (connection refused or reset,
-timeouts, a broken answer). Waits grow exponentially with full jitter, but a server's own hint wins
-when it asks for longer: `Retry-After` (seconds or an HTTP date) or, on a 429, PagerDuty REST's
-`ratelimit-reset` (seconds). Nothing waits past the caller's deadline (a `time.monotonic()` value):
-when the next attempt cannot fit before it, the call stops. Every attempt carries its own timeout,
-capped by the time left.
+Only what may succeed later is retried: 429 (and whatever else the policy's `retry_statuses` names, such
+as Statuspage's 420), 5xx and transport failures (connection refused or reset, timeouts, a broken answer).
+Waits grow exponentially with full jitter, but a server's own hint wins when it asks for longer:
+`Retry-After` (seconds or an HTTP date) or, on a 429, PagerDuty REST's `ratelimit-reset` (seconds).
+Nothing waits past the caller's deadline (a `time.monotonic()` value): when the next attempt cannot fit
+before it, the call stops. Every attempt carries its own timeout, capped by the time left.
 
 Errors name the request (method, scheme, host, port and path: no query), the number of attempts and the
 last status or exception class: never a header, a body or an exception's text, where tokens may hide.
@@ -28,7 +28,8 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 class RetryPolicy:
     """`max_attempts` counts the first one. The wait before retry n (n >= 1) is uniform in
     [0, min(cap_s, base_s * 2**(n-1))], or the server's hint when that is longer (up to `max_hint_s`:
-    a hint beyond it means "not within this run", so the call stops)."""
+    a hint beyond it means "not within this run", so the call stops). `retry_statuses`: the statuses
+    besides 5xx that are retried (429; Statuspage also answers 420 to a client that is too fast)."""
 
     max_attempts: int = 4
     base_s: float = 0.5
@@ -36,6 +37,7 @@ class RetryPolicy:
     attempt_timeout_s: float = 10.0  # one attempt's limit (each httpx phase), before the deadline's cap
     min_attempt_s: float = 0.2  # an attempt with less time than this left is not started
     max_hint_s: float = 60.0
+    retry_statuses: frozenset[int] = frozenset({429})
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
@@ -67,8 +69,8 @@ class DeliveryFailedError(Exception):
         self.reason = reason
 
 
-def is_retryable_status(status: int) -> bool:
-    return status == 429 or 500 <= status <= 599
+def is_retryable_status(status: int, retry_statuses: frozenset[int] = frozenset({429})) -> bool:
+    return status in retry_statuses or 500 <= status <= 599
 
 
 def describe_request(request: httpx.Request) -> str:
@@ -131,7 +133,8 @@ def send_with_retry(
     rng: Callable[[], float] = random.random,
     wall_clock: Callable[[], float] = time.time,
 ) -> httpx.Response:
-    """The first answer that is not 429 or 5xx (a 400 too: the caller reports it), read in full.
+    """The first answer whose status is not retried (5xx, or one of `policy.retry_statuses`: 429 unless
+    told otherwise), read in full: a 400 too, which the caller reports.
 
     Raises DeliveryFailedError when attempts run out, when the deadline leaves no room for the next
     attempt (a wait never ends past it), or on a transport failure retrying cannot fix."""
@@ -153,7 +156,7 @@ def send_with_retry(
         except httpx.HTTPError as error:  # e.g. an unsupported scheme: the same next time
             raise DeliveryFailedError(target, attempts, None, type(error).__name__, "not retryable") from None
         else:
-            if not is_retryable_status(response.status_code):
+            if not is_retryable_status(response.status_code, policy.retry_statuses):
                 return response
             last_status, last_error = response.status_code, None
             hint = server_hint(response, wall_clock())
