@@ -5,6 +5,7 @@ that is not shipped, native wheels for the wrong architecture) fails here, not a
 """
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +15,12 @@ import pytest
 from localrun import InvokeResult, invoke
 from localrun.api import host_architecture
 from localrun.cfn_yaml import load_template
+from runbook.config_file import load_config
 from tests.e2e.conftest import OTHER_ARCHITECTURE, REGION, ROOT, LocalAws, run_sam, sam_build
 from tests.support.pagerduty_standin import PagerDutyStandin
+from tests.support.slack_receiver import SlackReceiver
+from tests.support.statuspage_standin import StatuspageStandin
+from tests.support.statuspage_standin import fail_on_violations as fail_on_statuspage_violations
 
 pytestmark = pytest.mark.e2e
 
@@ -83,11 +88,44 @@ def pagerduty_env(aws: LocalAws, pagerduty: PagerDutyStandin) -> dict[str, str]:
         "data_routing_key": "R0UT1NGKEYDATA000000000000000002",
         "rest_api_token": pagerduty.token,
     }
-    try:
-        aws.secretsmanager.create_secret(Name="runbook/pagerduty", SecretString=json.dumps(secret))
-    except aws.secretsmanager.exceptions.ResourceExistsException:  # the moto server outlives a test
-        aws.secretsmanager.put_secret_value(SecretId="runbook/pagerduty", SecretString=json.dumps(secret))
+    put_secret(aws, "runbook/pagerduty", secret)
     return {"PAGERDUTY_EVENTS_URL": pagerduty.events_url, "PAGERDUTY_API_URL": pagerduty.rest_url}
+
+
+@pytest.fixture
+def shipped_statuspage() -> Iterator[StatuspageStandin]:
+    """Statuspage's stand-in with the page and components of the shipped config."""
+    statuspage = load_config(ROOT / "config" / "runbook.yaml").statuspage
+    assert statuspage is not None
+    standin = StatuspageStandin(page_id=statuspage.page_id).start()
+    for component in statuspage.components:
+        standin.add_component(component.id, component.name)
+    try:
+        yield standin
+    finally:
+        standin.close()
+    fail_on_statuspage_violations(standin)
+
+
+def statuspage_env(aws: LocalAws, statuspage: StatuspageStandin, slack: SlackReceiver) -> dict[str, str]:
+    """The secrets the shipped config names, and the API URL on the local stand-in."""
+    secrets = {
+        "runbook/statuspage": {"api_key": statuspage.api_key},
+        "runbook/slack": {
+            "ops_alerts_webhook": slack.url("ops-alerts"),
+            "incident_room_webhook": slack.url("incident-room"),
+        },
+    }
+    for name, value in secrets.items():
+        put_secret(aws, name, value)
+    return {"STATUSPAGE_API_URL": statuspage.base_url}
+
+
+def put_secret(aws: LocalAws, name: str, value: dict[str, str]) -> None:
+    try:
+        aws.secretsmanager.create_secret(Name=name, SecretString=json.dumps(value))
+    except aws.secretsmanager.exceptions.ResourceExistsException:  # the moto server outlives a test
+        aws.secretsmanager.put_secret_value(SecretId=name, SecretString=json.dumps(value))
 
 
 def emf_metrics(logs: str) -> list[dict[str, Any]]:
@@ -113,12 +151,16 @@ def test_every_sample_event_is_accepted_by_the_built_function(
     target_url: str,
     tmp_path: Path,
     pagerduty: PagerDutyStandin,
+    shipped_statuspage: StatuspageStandin,
+    slack: SlackReceiver,
 ) -> None:
     # A scheduled probe run would probe the shipped config's placeholder hosts; it gets loopback
     # targets instead. Every other event runs with the config the ConfigLayer ships.
     extra = {}
     if event.parent.name == "pagerduty_escalation":
         extra = pagerduty_env(local_aws, pagerduty)  # the shipped config's PagerDuty, on the stand-in
+    elif event.parent.name == "statuspage_update":
+        extra = statuspage_env(local_aws, shipped_statuspage, slack)
     elif event.name == "schedule.json":
         extra["RUNBOOK_CONFIG"] = str(loopback_config(tmp_path, target_url))
     result = run_event(built_template, event, local_aws, closed_url, extra)

@@ -56,6 +56,8 @@ def reset_cold_start() -> None:
         runtime.pagerduty_dependencies,
         runtime._paging_dependencies,
         runtime._sweep_dependencies,
+        runtime.statuspage_dependencies,
+        runtime._statuspage_api,
         load_config_cached,
         aws_clients.aws_client,
         aws_clients.probe_client,

@@ -77,6 +77,7 @@ def test_message_attributes_are_strings_for_filter_policies():
         "source": "health-probe",
         "check": "api-gateway-acme",
         "component": "api-gateway",
+        "change": "down",
     }
 
 
@@ -113,3 +114,10 @@ def test_lower_levels_of_a_graded_check_never_open_a_customer_facing_incident():
     assert sevs == {"info": "SEV4", "warning": "SEV3", "critical": "SEV1"}
     quiet = CHECK.model_copy(update={"sev": "SEV4"})
     assert check_alert(quiet, FAILED, "down", CheckState(check=CHECK.name), level="warning").sev == "SEV4"
+
+
+def test_a_level_change_is_a_message_attribute_so_a_sev_filter_can_see_an_alert_leave_its_range():
+    open_critical = CheckState(check=CHECK.name, status="down", level="critical", changed_at=NOW)
+    lower = check_alert(CHECK, FAILED, "deescalated", open_critical, level="warning")
+    assert lower.message_attributes()["change"] == "deescalated"
+    assert lower.message_attributes()["sev"] == "SEV3"

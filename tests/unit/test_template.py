@@ -49,6 +49,7 @@ def _as_list(value: Any) -> list[Any]:
         ("HealthProbeFunction", "AWS::Serverless::Function"),
         ("QuotaCheckFunction", "AWS::Serverless::Function"),
         ("PagerDutyEscalationFunction", "AWS::Serverless::Function"),
+        ("StatuspageUpdateFunction", "AWS::Serverless::Function"),
         ("CheckRunnerPolicy", "AWS::IAM::ManagedPolicy"),
         ("QuotaCheckHeartbeatAlarm", "AWS::CloudWatch::Alarm"),
         ("CommonLayer", "AWS::Serverless::LayerVersion"),
@@ -210,6 +211,7 @@ def test_outputs() -> None:
         "HealthProbeFunctionName",
         "QuotaCheckFunctionName",
         "PagerDutyEscalationFunctionName",
+        "StatuspageUpdateFunctionName",
         "HeartbeatPublisherPolicyArn",
     } <= set(TEMPLATE["Outputs"])
 
@@ -257,3 +259,18 @@ def test_vendor_endpoints_are_parameters_with_the_real_defaults() -> None:
     assert params["PagerDutyApiUrl"]["Default"] == "https://api.pagerduty.com"
     assert GLOBAL_ENV["PAGERDUTY_EVENTS_URL"] == {"Ref": "PagerDutyEventsUrl"}
     assert GLOBAL_ENV["PAGERDUTY_API_URL"] == {"Ref": "PagerDutyApiUrl"}
+
+
+def test_only_what_can_change_the_page_invokes_the_statuspage_function() -> None:
+    props = FUNCTIONS["StatuspageUpdateFunction"]["Properties"]
+    alerts = props["Events"]["Alerts"]["Properties"]
+    assert alerts["Topic"] == {"Ref": "AlertsTopic"}
+    # SEV1/SEV2, every resolve, and every de-escalation (an alert may drop below SEV2: it leaves the page)
+    assert alerts["FilterPolicy"] == {
+        "$or": [{"sev": ["SEV1", "SEV2"]}, {"status": ["resolved"]}, {"change": ["deescalated"]}]
+    }
+    assert props["Events"]["Sync"]["Properties"]["Schedule"] == "rate(1 minute)"
+    # One at a time: the page allows one request a second per token, and a sync reads, decides, writes.
+    assert props["ReservedConcurrentExecutions"] == 1
+    assert GLOBAL_ENV["STATUSPAGE_API_URL"] == {"Ref": "StatuspageApiUrl"}
+    assert TEMPLATE["Parameters"]["StatuspageApiUrl"]["Default"] == "https://api.statuspage.io/v1"

@@ -16,7 +16,10 @@ from runbook.adapters.pagerduty import PagerDutyEvents, PagerDutyRest
 from runbook.adapters.paging_state import PagingState
 from runbook.adapters.parameters import SecretResolver
 from runbook.adapters.probes.base import utc_now
+from runbook.adapters.slack import SlackWebhook
 from runbook.adapters.state_store import StateStore
+from runbook.adapters.status_state import StatusState
+from runbook.adapters.statuspage import StatuspageApi
 from runbook.config_file import load_config_cached
 from runbook.models.settings import Settings
 from runbook.services.ack_sweep import SweepDependencies
@@ -24,7 +27,8 @@ from runbook.services.health_probe import HealthProbeDependencies
 from runbook.services.pagerduty_function import PagerDutyFunctionDependencies
 from runbook.services.paging import PagingDependencies
 from runbook.services.quota_check import QuotaCheckDependencies
-from runbook.telemetry import LambdaPagingReporter, LambdaRunReporter
+from runbook.services.status_sync import StatusDependencies
+from runbook.telemetry import LambdaPagingReporter, LambdaRunReporter, LambdaStatusReporter
 
 
 def _sqs_client(region: str) -> Any:
@@ -108,3 +112,29 @@ def _sweep_dependencies() -> SweepDependencies:
         reporter=LambdaPagingReporter(),
         now=utc_now,
     )
+
+
+@cache
+def statuspage_dependencies() -> StatusDependencies:
+    settings = Settings.from_environ()
+    config = load_config_cached(settings.runbook_config)
+    return StatusDependencies(
+        config=config,
+        state=StatusState(aws_client("dynamodb"), settings.require("state_table_name")),
+        page=lambda: _statuspage_api(settings.statuspage_api_url, settings.runbook_config),
+        chat=SlackWebhook(_vendor_client(), RetryPolicy()),
+        secrets=secret_resolver(),
+        dead_letters=DeadLetters(aws_client("sqs"), settings.require("dead_letter_queue_url")),
+        reporter=LambdaStatusReporter(),
+        now=utc_now,
+    )
+
+
+@cache
+def _statuspage_api(base_url: str, config_path: str) -> StatuspageApi:
+    """Built on first use, once: its API key is a secret, and its pacing is per key."""
+    statuspage = load_config_cached(config_path).statuspage
+    if statuspage is None:
+        raise ValueError("the runbook config has no `statuspage:` section: nothing to keep true")
+    api_key = secret_resolver().resolve_all([statuspage.api_key]).value(statuspage.api_key)
+    return StatuspageApi(_vendor_client(), base_url, statuspage.page_id, api_key, RetryPolicy())

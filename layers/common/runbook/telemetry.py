@@ -72,6 +72,12 @@ def record_quota_run(failed: int) -> None:
     metrics.add_metric(name="IntegrationsFailing", unit=MetricUnit.Count, value=failed)
 
 
+def record_rejected_message(reason: str, kept: bool) -> None:
+    """An alert message of no known format: logged (the reason, never the content) and counted."""
+    logger.error("alert message rejected", extra={"reason": reason, "kept_on_dead_letter_queue": kept})
+    metrics.add_metric(name="AlertsRejected", unit=MetricUnit.Count, value=1)
+
+
 def record_rejected_event(reason: str) -> None:
     logger.error("event rejected", extra={"reason": reason})
     metrics.add_metric(name="RejectedEvents", unit=MetricUnit.Count, value=1)
@@ -108,8 +114,7 @@ class LambdaPagingReporter:
             metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
 
     def rejected(self, reason: str, kept: bool) -> None:
-        logger.error("alert message rejected", extra={"reason": reason, "kept_on_dead_letter_queue": kept})
-        metrics.add_metric(name="AlertsRejected", unit=MetricUnit.Count, value=1)
+        record_rejected_message(reason, kept)
 
     def failed(self, alert: Alert, decision: PageDecision, error: Exception) -> None:
         # The error's type and text only: the project's exceptions never carry a routing key or token.
@@ -142,3 +147,25 @@ _OUTCOME_METRICS = {
 
 def record_sweep_run() -> None:
     metrics.add_metric(name="AckSweepRun", unit=MetricUnit.Count, value=1)
+
+
+class LambdaStatusReporter:
+    """Statuspage writes, the notices sent to #ops-alerts, unreadable messages; metrics StatuspageWrites,
+    StatuspageNotices, AlertsRejected."""
+
+    def page_written(self, kind: str, incident_id: str, status: str | None) -> None:
+        logger.info("status page written", extra={"write": kind, "incident": incident_id, "status": status})
+        metrics.add_metric(name="StatuspageWrites", unit=MetricUnit.Count, value=1)
+
+    def notice(self, text: str) -> None:
+        logger.warning("status page notice", extra={"notice": text})
+        metrics.add_metric(name="StatuspageNotices", unit=MetricUnit.Count, value=1)
+
+    def rejected(self, reason: str, kept: bool) -> None:
+        record_rejected_message(reason, kept)
+
+
+def record_status_sync(reminded: bool) -> None:
+    metrics.add_metric(name="StatusSyncRun", unit=MetricUnit.Count, value=1)
+    if reminded:
+        metrics.add_metric(name="IncidentRoomReminders", unit=MetricUnit.Count, value=1)

@@ -42,7 +42,12 @@ class Alert(BaseModel):
 
     def message_attributes(self) -> dict[str, str]:
         dumped = self.to_message()
-        return {field: str(dumped[field]) for field in FILTERABLE_FIELDS}
+        attributes = {field: str(dumped[field]) for field in FILTERABLE_FIELDS}
+        change = self.details.get("change")
+        if isinstance(change, str) and change:
+            # down, up, escalated, deescalated, retired: a de-escalated alert may leave a SEV filter's range
+            attributes["change"] = change
+        return attributes
 
     def to_message(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True)

@@ -14,6 +14,7 @@ from runbook.models.levels import Sev, Severity
 from runbook.models.paging import PagerDutyConfig
 from runbook.models.quota import MAX_QUOTA_SAMPLES
 from runbook.models.secrets import SecretRef, TextOrSecret
+from runbook.models.status_config import StatuspageConfig
 
 CheckName = Annotated[
     str,
@@ -341,6 +342,10 @@ class RunbookConfig(_Strict):
     checks: Annotated[list[Check], Field(max_length=MAX_CHECKS)] = Field(default_factory=list)
     pagerduty: Annotated[
         PagerDutyConfig | None, Field(description="Paging and ack-deadline escalation (PagerDuty).")
+    ] = None
+    statuspage: Annotated[
+        StatuspageConfig | None,
+        Field(description="Customer communication for SEV1/SEV2 (Statuspage, Slack)."),
     ] = None
     integrations: Annotated[
         list[IntegrationCheck],

@@ -1,0 +1,67 @@
+"""StatuspageUpdateFunction's handler in-process: moto, Statuspage's stand-in, the Slack receiver and
+the sample events of events/statuspage_update/. What it returns, writes, posts and counts."""
+
+import json
+import sys
+
+import pytest
+
+from runbook.observability import logger
+from tests.integration.test_health_probe_handler import emf, stdout_records
+from tests.support.lambda_runtime import FakeLambdaContext, load_event, load_handler_module, reset_cold_start
+from tests.support.slack_receiver import SlackReceiver
+from tests.support.statuspage_standin import StatuspageStandin
+
+
+@pytest.fixture
+def handler(aws, statuspage: StatuspageStandin, slack: SlackReceiver, tmp_path, monkeypatch):
+    statuspage.add_component("cmp-api", "API")
+    secret = {
+        "api_key": statuspage.api_key,
+        "ops_alerts": slack.url("ops-alerts"),
+        "incident_room": slack.url("incident-room"),
+    }
+    aws.secretsmanager.create_secret(Name="runbook/statuspage", SecretString=json.dumps(secret))
+    config = tmp_path / "runbook.yaml"
+    config.write_text(
+        "statuspage:\n"
+        f"  page_id: {statuspage.page_id}\n"
+        "  api_key: {secret: runbook/statuspage, key: api_key}\n"
+        "  components: [{id: cmp-api, name: API, match: {check: [api-gateway-*]}}]\n"
+        "  slack:\n"
+        "    ops_alerts: {secret: runbook/statuspage, key: ops_alerts}\n"
+        "    incident_room: {secret: runbook/statuspage, key: incident_room}\n"
+    )
+    for name, value in {
+        "RUNBOOK_CONFIG": str(config),
+        "STATE_TABLE_NAME": aws.table_name,
+        "ALERTS_TOPIC_ARN": aws.topic_arn,
+        "DEAD_LETTER_QUEUE_URL": aws.sqs.create_queue(QueueName="dlq")["QueueUrl"],
+        "STATUSPAGE_API_URL": statuspage.base_url,
+    }.items():
+        monkeypatch.setenv(name, value)
+    reset_cold_start()
+    monkeypatch.setattr(logger.registered_handler, "stream", sys.__stdout__)
+    yield load_handler_module("statuspage_update").lambda_handler
+    reset_cold_start()
+
+
+def test_a_sev1_alert_opens_the_incident_and_tells_ops_alerts(handler, statuspage, slack, capfd):
+    summary = handler(load_event("statuspage_update/sns-runbook-alert.json"), FakeLambdaContext())
+    assert (summary["wrote"], summary["open_alerts"]) == ("create", 1)
+    [incident] = statuspage.incidents.values()
+    assert (incident.status, statuspage.components["cmp-api"].status) == ("investigating", "major_outage")
+    assert incident.metadata == {"runbook_automation": {"owned": "true"}}
+    assert [m["text"].split(":")[0] for m in slack.messages("ops-alerts")] == ["Status page incident opened"]
+    records = stdout_records(capfd)
+    assert emf(records, "StatuspageWrites")
+    dumped = json.dumps(records)
+    assert statuspage.api_key not in dumped
+    assert slack.url("ops-alerts") not in dumped
+
+
+def test_the_schedule_syncs_without_writing_when_nothing_is_open(handler, statuspage, capfd):
+    summary = handler(load_event("statuspage_update/schedule.json"), FakeLambdaContext())
+    assert (summary["wrote"], summary["open_alerts"], summary["reminded"]) == (None, 0, False)
+    assert statuspage.incidents == {}
+    assert emf(stdout_records(capfd), "StatusSyncRun")
