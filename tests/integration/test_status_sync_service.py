@@ -237,7 +237,9 @@ def test_the_incident_room_is_reminded_once_per_interval_with_the_timeline(deps,
     tick(deps, 16)
     [reminder] = slack.messages("incident-room")
     assert "no update on 'API: partial outage' for 16 min" in reminder["text"]
+    assert "12:00 alert: api-gateway-acme is DOWN" in reminder["text"]
     assert "Statuspage incident opened" in reminder["text"]
+    assert "status page (investigating): We are investigating" in reminder["text"]
     tick(deps, 17)
     assert len(slack.messages("incident-room")) == 1
     tick(deps, 31)
@@ -254,3 +256,15 @@ def test_an_update_posted_by_a_person_restarts_the_reminder_interval(deps, statu
     assert [m["text"].split(" (")[0] for m in slack.messages("incident-room")] == [
         "Reminder: no update on 'API: partial outage' for 16 min"
     ]
+    assert "status page (investigating): Engineers are on it." in slack.messages("incident-room")[0]["text"]
+
+
+def test_an_incident_a_person_took_over_still_gets_reminders(deps, statuspage, slack):
+    deliver(deps, alert("api-gateway-acme"), 0)
+    incident = only_incident(statuspage)
+    at(deps, 1)
+    statuspage.person_edits_incident(incident.id, status="identified", body="Cause found.")
+    tick(deps, 2)  # the sync sees the person's change: hands off the page
+    tick(deps, 17)
+    assert len(slack.messages("incident-room")) == 1
+    assert incident.status == "identified"

@@ -29,7 +29,7 @@ from runbook.models.events import RejectedEventError, parse_schedule
 from runbook.models.secrets import SecretRef
 from runbook.models.status_config import StatuspageConfig
 from runbook.models.status_state import OpenAlert, OwnedIncident
-from runbook.models.statuspage_api import IncidentChange, IncidentDraft, SpIncident
+from runbook.models.statuspage_api import IncidentChange, IncidentDraft, SpIncident, SpIncidentUpdate
 from runbook.services.status_plan import OWNER_METADATA, Observed, Plan, desired_state, plan
 from runbook.text import human_duration
 
@@ -145,8 +145,8 @@ def _sync(deps: StatusDependencies, deadline: float, summary: StatusSummary, rem
         _tell(config.slack.ops_alerts, notice, deps, deadline)
         deps.reporter.notice(notice)
         summary.notices.append(notice)
-    if remind and record is not None and not record.hands_off:
-        summary.reminded = _remind(record, actual, deps, deadline)
+    if remind and record is not None:  # also for an incident a person took over: the room still updates
+        summary.reminded = _remind(record, actual, alerts, deps, deadline)
     return summary
 
 
@@ -195,26 +195,38 @@ def _apply(
 
 
 def _remind(
-    record: OwnedIncident, actual: SpIncident | None, deps: StatusDependencies, deadline: float
+    record: OwnedIncident,
+    actual: SpIncident | None,
+    alerts: list[OpenAlert],
+    deps: StatusDependencies,
+    deadline: float,
 ) -> bool:
     """#incident-room gets a reminder once per interval while nobody posted an update on the page."""
     config, now = deps.statuspage, deps.now()
     every = config.slack.update_every
-    updates = [u.created_at for u in actual.incident_updates] if actual is not None else []
-    last_update = max([record.opened_at, *updates])
+    updates = actual.incident_updates if actual is not None else []
+    last_update = max([record.opened_at, *(u.created_at for u in updates)])
     quiet = (now - last_update).total_seconds()
     since_reminder = (now - record.last_reminder_at).total_seconds() if record.last_reminder_at else None
     if quiet < every or (since_reminder is not None and since_reminder < every):
         return False
-    timeline = "\n".join(f"{e.at:%H:%M} {e.text}" for e in record.timeline[-MAX_TIMELINE_LINES:])
     text = (
         f"Reminder: no update on {record.name!r} for {human_duration(quiet)} "
         f"(runbook: every {human_duration(every)}). Post one on the status page and here.\n"
-        f"Timeline so far:\n{timeline}"
+        f"{_timeline(record, updates, alerts)}"
     )
     _tell(config.slack.incident_room, text, deps, deadline)
     deps.state.save_incident(record.model_copy(update={"last_reminder_at": now}))
     return True
+
+
+def _timeline(record: OwnedIncident, updates: list[SpIncidentUpdate], alerts: list[OpenAlert]) -> str:
+    """What happened so far: the alerts that opened, what was written on the page and by whom."""
+    events = [(a.observed_at, f"alert: {a.summary}") for a in alerts]
+    events += [(e.at, e.text) for e in record.timeline]
+    events += [(u.created_at, f"status page ({u.status}): {u.body}") for u in updates if u.body]
+    lines = [f"{at:%H:%M} {text}" for at, text in sorted(events, key=lambda e: e[0])]
+    return "Timeline so far (UTC):\n" + "\n".join(lines[-MAX_TIMELINE_LINES:])
 
 
 def _tell(webhook: SecretRef | None, text: str, deps: StatusDependencies, deadline: float) -> None:
