@@ -5,7 +5,6 @@ import json
 import logging
 import socket
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
@@ -25,42 +24,19 @@ from runbook.models.pagerduty import (
     fit_dedup_key,
     pagerduty_event_from,
 )
+from tests.support import fake_time as fake_clock
 from tests.support import pagerduty_standin
+from tests.support.fake_time import FakeTime
 from tests.support.pagerduty_standin import PagerDutyStandin
 
 pagerduty = pagerduty_standin.pagerduty  # the fixture: a started stand-in, violations fail the test
+fake_time = fake_clock.fake_time  # the fixture: a FakeTime at 1000.0
+http = fake_clock.http  # the fixture: an httpx.Client
 
 ROUTING_KEY = "d41d8cd98f00b204e9800998ecf8427e"
 FROM = "runbook@example.com"
 POLICY = RetryPolicy(max_attempts=4, base_s=0.5, cap_s=8.0, attempt_timeout_s=5.0, min_attempt_s=0.2)
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
-
-
-class FakeTime:
-    """A monotonic clock that only moves when the code under test sleeps."""
-
-    def __init__(self, start: float = 1000.0) -> None:
-        self.now = start
-        self.sleeps: list[float] = []
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        assert seconds >= 0
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
-@pytest.fixture
-def fake_time() -> FakeTime:
-    return FakeTime()
-
-
-@pytest.fixture
-def http() -> Iterator[httpx.Client]:
-    with httpx.Client() as client:
-        yield client
 
 
 @pytest.fixture

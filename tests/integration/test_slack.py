@@ -23,41 +23,18 @@ from runbook.adapters.slack import (
     escape,
     section,
 )
+from tests.support import fake_time as fake_clock
 from tests.support import slack_receiver
+from tests.support.fake_time import FakeTime
 from tests.support.slack_receiver import SlackReceiver
 
 slack = slack_receiver.slack  # the fixture: a started receiver, refused messages fail the test
+fake_time = fake_clock.fake_time  # the fixture: a FakeTime at 1000.0
+http = fake_clock.http  # the fixture: an httpx.Client
 
 POLICY = RetryPolicy(max_attempts=4, base_s=0.5, cap_s=8.0, attempt_timeout_s=5.0, min_attempt_s=0.2)
 OPS = "ops-alerts"
 ROOM = "incident-room"
-
-
-class FakeTime:
-    """A monotonic clock that only moves when the code under test sleeps."""
-
-    def __init__(self, start: float = 1000.0) -> None:
-        self.now = start
-        self.sleeps: list[float] = []
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        assert seconds >= 0
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
-@pytest.fixture
-def fake_time() -> FakeTime:
-    return FakeTime()
-
-
-@pytest.fixture
-def http() -> Iterator[httpx.Client]:
-    with httpx.Client() as client:
-        yield client
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ retry waits are asserted as numbers, and only one test waits for real (about a s
 import dataclasses
 import json
 import logging
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -25,28 +24,15 @@ from runbook.models.statuspage_api import (
     IncidentDraft,
     SpIncident,
 )
+from tests.support import fake_time as fake_clock
 from tests.support import statuspage_standin
+from tests.support.fake_time import FakeTime
 from tests.support.statuspage_standin import StatuspageStandin
 
 statuspage = statuspage_standin.statuspage  # the fixture: a started stand-in, violations fail the test
+http = fake_clock.http  # the fixture: an httpx.Client
 
 POLICY = RetryPolicy(max_attempts=4, base_s=0.5, cap_s=8.0, attempt_timeout_s=5.0, min_attempt_s=0.2)
-
-
-class FakeTime:
-    """A monotonic clock that only moves when the code under test sleeps (or a test says so)."""
-
-    def __init__(self, start: float = 1000.0) -> None:
-        self.now = start
-        self.sleeps: list[float] = []
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        assert seconds >= 0
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture
@@ -54,12 +40,6 @@ def fake_time(statuspage: StatuspageStandin) -> FakeTime:
     fake = FakeTime()
     statuspage.clock = fake.monotonic  # the stand-in's limiter sees the adapter's time
     return fake
-
-
-@pytest.fixture
-def http() -> Iterator[httpx.Client]:
-    with httpx.Client() as client:
-        yield client
 
 
 def make_api(

@@ -12,7 +12,9 @@ Behaviour: Events v2 answers 202 and keeps the events in order (`events`), the o
 (routing_key, dedup_key) (`open_alerts`) and counts per routing key per minute (`events_per_minute`).
 REST keeps a small model: escalation policies with N levels (one user per level unless told otherwise),
 incidents on them (assigned to the users of their level, as PagerDuty assigns), escalations and notes.
-Faults per path prefix: `fail_next(prefix, status, times, headers)`, `delay(prefix, seconds)`.
+Faults per path prefix: `fail_next(prefix, status, times, headers)` (for valid requests; a fault's
+body is PagerDuty-like unless given), `delay(prefix, seconds)`. The server, the faults and the violations
+are standin_server's.
 
 The specs are read once per test session from tests/vendor/specs (copied from ../shared/specs by
 scripts/vendor-shared; the REST document cut to the operations the project calls), or from
@@ -23,16 +25,14 @@ import functools
 import json
 import os
 import re
-import threading
 import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 import pytest
@@ -41,6 +41,15 @@ from openapi_core.datatypes import RequestParameters
 from openapi_core.templating.paths.exceptions import PathError
 from openapi_core.validation.request.exceptions import SecurityValidationError
 from werkzeug.datastructures import Headers, ImmutableMultiDict
+
+from tests.support.standin_server import (
+    HeaderPairs,
+    PathFaultStandin,
+    StandinHandler,
+    fail_if_violated,
+    serve,
+)
+from tests.support.standin_server import Violation as Violation  # re-exported: tests import it from here
 
 SPECS_DIR = Path(
     os.environ.get("PAGERDUTY_SPECS_DIR", Path(__file__).resolve().parents[1] / "vendor" / "specs")
@@ -106,25 +115,6 @@ class StandinRequest:
         return json.loads(self.body)
 
 
-@dataclass(frozen=True)
-class Violation:
-    method: str
-    path: str
-    status: int  # what the stand-in answered
-    errors: tuple[str, ...]
-
-    def __str__(self) -> str:
-        return f"{self.method} {self.path} -> {self.status}: " + " | ".join(self.errors)
-
-
-@dataclass
-class Fault:
-    status: int
-    times: int
-    headers: tuple[tuple[str, str], ...] = ()
-    body: Any = None
-
-
 @dataclass
 class StandinPolicy:
     id: str
@@ -178,34 +168,13 @@ class OpenApiRequest:
         )
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    standin: "PagerDutyStandin"
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, as httpx expects
-    # Headers and body go out in two writes: with Nagle on, the body waits ~40 ms for a delayed ACK.
-    disable_nagle_algorithm = True
-    timeout = 30  # an idle kept-alive connection's thread ends after this
-    server: _Server
-
-    def _any(self) -> None:
-        self.server.standin._handle(self)
-
-    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _any
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-class PagerDutyStandin:
+class PagerDutyStandin(PathFaultStandin):
     def __init__(self, token: str = TOKEN, clock: Callable[[], float] = time.time) -> None:
+        super().__init__()
         self.token = token
         self.clock = clock  # wall clock, for events_per_minute
         self.events_rate_limit: int | None = None  # per routing key per minute; None: unlimited
         self.requests: list[StandinRequest] = []
-        self.violations: list[Violation] = []
         self.events: list[dict[str, Any]] = []  # accepted events, in order
         self.open_alerts: dict[
             tuple[str, str], str
@@ -215,37 +184,12 @@ class PagerDutyStandin:
         self.incidents: dict[str, StandinIncident] = {}
         self.escalations: list[Escalation] = []
         self.notes: list[Note] = []
-        self._faults: dict[str, list[Fault]] = {}
-        self._delays: dict[str, float] = {}
-        self._lock = threading.RLock()
-        self._stopping = threading.Event()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
 
     # --- life -------------------------------------------------------------------------------------
 
-    def start(self) -> "PagerDutyStandin":
+    def start(self) -> Self:
         specs()  # fail here, not inside a request, when the documents are missing
-        self._server = _Server(("127.0.0.1", 0), _Handler)
-        self._server.standin = self
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def close(self) -> None:
-        self._stopping.set()  # ends delays at once
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-
-    @property
-    def base_url(self) -> str:
-        assert self._server is not None, "start() first"
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return super().start()
 
     @property
     def events_url(self) -> str:
@@ -255,29 +199,7 @@ class PagerDutyStandin:
     def rest_url(self) -> str:
         return self.base_url
 
-    # --- what tests set up ------------------------------------------------------------------------
-
-    def fail_next(
-        self,
-        path_prefix: str,
-        status: int,
-        times: int = 1,
-        headers: dict[str, str] | None = None,
-        body: Any = None,
-    ) -> None:
-        """The next `times` valid requests whose path starts with `path_prefix` get `status` (with these
-        headers; a PagerDuty-like error body unless `body` is given). Faults queue up in order."""
-        with self._lock:
-            fault = Fault(status, times, tuple((headers or {}).items()), body)
-            self._faults.setdefault(path_prefix, []).append(fault)
-
-    def delay(self, path_prefix: str, seconds: float) -> None:
-        """Answer requests under `path_prefix` after `seconds` (0 removes the delay)."""
-        with self._lock:
-            if seconds > 0:
-                self._delays[path_prefix] = seconds
-            else:
-                self._delays.pop(path_prefix, None)
+    # --- what tests set up (fail_next, delay: PathFaultStandin's) ---------------------------------
 
     def add_policy(
         self, policy_id: str = "PEP0001", levels: int = 4, name: str | None = None
@@ -325,13 +247,7 @@ class PagerDutyStandin:
             self.incidents[incident.id] = incident
         return incident
 
-    # --- what tests read --------------------------------------------------------------------------
-
-    def take_violations(self) -> list[Violation]:
-        """The violations so far, cleared: the test expected them."""
-        with self._lock:
-            taken, self.violations = self.violations, []
-        return taken
+    # --- what tests read (and take_violations) ----------------------------------------------------
 
     def received(self, path_prefix: str) -> list[StandinRequest]:
         with self._lock:
@@ -344,37 +260,24 @@ class PagerDutyStandin:
 
     # --- serving ----------------------------------------------------------------------------------
 
-    def _handle(self, handler: _Handler) -> None:
-        length = int(handler.headers.get("Content-Length") or 0)
-        body = handler.rfile.read(length) if length else b""
+    def _handle(self, handler: StandinHandler) -> None:
         split = urlsplit(handler.path)
         request = StandinRequest(
             method=handler.command,
             path=split.path,
             query=tuple(parse_qsl(split.query, keep_blank_values=True)),
-            headers={name.lower(): value for name, value in handler.headers.items()},
-            body=body,
+            headers=handler.lower_headers(),
+            body=handler.read_body(),
         )
         with self._lock:
             self.requests.append(request)
-            delay = self._match(self._delays, request.path)
-        if delay:
-            self._stopping.wait(delay)
+            delay = self._delay_of(request.path)
+        self._wait(delay)
         status, document, headers = self._answer(request)
         payload = json.dumps(document).encode() if document is not None else b""
-        try:
-            handler.send_response(status)
-            handler.send_header("Content-Type", "application/json")
-            handler.send_header("Content-Length", str(len(payload)))
-            for name, value in headers:
-                handler.send_header(name, value)
-            handler.end_headers()
-            handler.wfile.write(payload)
-            handler.wfile.flush()
-        except (BrokenPipeError, ConnectionResetError):
-            handler.close_connection = True  # the client gave up (its timeout): nothing to answer
+        handler.reply(status, "application/json", payload, headers)
 
-    def _answer(self, request: StandinRequest) -> tuple[int, Any, tuple[tuple[str, str], ...]]:
+    def _answer(self, request: StandinRequest) -> tuple[int, Any, HeaderPairs]:
         is_events = request.path.startswith("/v2/")
         status, errors = self._events_problems(request) if is_events else self._rest_problems(request)
         if errors:
@@ -393,22 +296,6 @@ class PagerDutyStandin:
         with self._lock:
             status, document = self._rest(request)
         return status, document, ()
-
-    def _take_fault(self, path: str) -> Fault | None:
-        queue = self._match(self._faults, path)
-        if not queue:
-            return None
-        fault = queue[0]
-        fault.times -= 1
-        if fault.times <= 0:
-            queue.pop(0)
-        return fault
-
-    @staticmethod
-    def _match[V](table: dict[str, V], path: str) -> V | None:
-        """The entry of the longest prefix of `path`."""
-        prefixes = [prefix for prefix in table if path.startswith(prefix)]
-        return table[max(prefixes, key=len)] if prefixes else None
 
     # --- validation -------------------------------------------------------------------------------
 
@@ -446,7 +333,7 @@ class PagerDutyStandin:
 
     # --- Events v2 --------------------------------------------------------------------------------
 
-    def _enqueue(self, request: StandinRequest) -> tuple[int, Any, tuple[tuple[str, str], ...]]:
+    def _enqueue(self, request: StandinRequest) -> tuple[int, Any, HeaderPairs]:
         event = request.json()
         routing_key = event["routing_key"]
         minute = int(self.clock() // 60)
@@ -750,16 +637,9 @@ def pagerduty() -> Iterator[PagerDutyStandin]:
     missing = [name for name in (EVENTS_SPEC, REST_SPEC) if not (SPECS_DIR / name).is_file()]
     if missing:
         pytest.skip(f"PagerDuty OpenAPI specs {missing} not in {SPECS_DIR}: set PAGERDUTY_SPECS_DIR")
-    standin = PagerDutyStandin().start()
-    try:
-        yield standin
-    finally:
-        standin.close()
-    fail_on_violations(standin)
+    yield from serve(PagerDutyStandin(), fail_on_violations)
 
 
 def fail_on_violations(standin: PagerDutyStandin) -> None:
     """Fails the running test when the stand-in recorded requests PagerDuty would refuse."""
-    if standin.violations:
-        listed = "\n".join(f"  {violation}" for violation in standin.violations)
-        pytest.fail(f"requests PagerDuty would refuse were sent:\n{listed}", pytrace=False)
+    fail_if_violated(standin, "requests PagerDuty would refuse")

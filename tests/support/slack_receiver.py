@@ -15,22 +15,30 @@ it got, in `received(channel)`. Faults per channel: `fail_next(channel, status, 
 (e.g. 429 with Retry-After, 500, 410 `channel_is_archived`; the code defaults from the status),
 `delay(channel, seconds)`; `limit_rate(channel, per_second)` answers 429 `rate_limited` with a
 Retry-After to messages that come faster than that (Slack allows about one a second per webhook),
-against `clock` (time.monotonic unless a test sets its own).
+against `clock` (time.monotonic unless a test sets its own). The server and the violations are
+standin_server's; the faults and delays are kept per channel, on each webhook.
 """
 
 import json
 import math
 import secrets
 import string
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+
+from tests.support.standin_server import (
+    HeaderPairs,
+    LoopbackStandin,
+    StandinHandler,
+    fail_if_violated,
+    serve,
+    take_fault,
+)
 
 MAX_TEXT = 40_000
 MAX_BLOCKS = 50
@@ -87,7 +95,7 @@ class Fault:
     status: int
     times: int
     code: str
-    headers: tuple[tuple[str, str], ...] = ()
+    headers: HeaderPairs = ()
 
 
 @dataclass
@@ -101,63 +109,14 @@ class _Webhook:
     last_accepted: float | None = None
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    receiver: "SlackReceiver"
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, as httpx expects
-    # Headers and body go out in two writes: with Nagle on, the body waits ~40 ms for a delayed ACK.
-    disable_nagle_algorithm = True
-    timeout = 30  # an idle kept-alive connection's thread ends after this
-    server: _Server
-
-    def _any(self) -> None:
-        self.server.receiver._handle(self)
-
-    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _any
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-class SlackReceiver:
+class SlackReceiver(LoopbackStandin[Violation]):
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
         self.clock = clock  # for limit_rate
         self.team = "T" + _random(_ID_CHARS, 8)
-        self.violations: list[Violation] = []
         self._webhooks: dict[str, _Webhook] = {}  # by channel
         self._paths: dict[str, _Webhook] = {}
         self._requests: list[ReceivedRequest] = []
-        self._lock = threading.RLock()
-        self._stopping = threading.Event()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-
-    # --- life -------------------------------------------------------------------------------------
-
-    def start(self) -> "SlackReceiver":
-        self._server = _Server(("127.0.0.1", 0), _Handler)
-        self._server.receiver = self
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def close(self) -> None:
-        self._stopping.set()  # ends delays at once
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-
-    @property
-    def base_url(self) -> str:
-        assert self._server is not None, "start() first"
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     # --- what tests set up ------------------------------------------------------------------------
 
@@ -193,7 +152,7 @@ class SlackReceiver:
         with self._lock:
             self._webhook(channel).min_interval = None if per_second is None else 1.0 / per_second
 
-    # --- what tests read --------------------------------------------------------------------------
+    # --- what tests read (and take_violations) ----------------------------------------------------
 
     def messages(self, channel: str) -> list[dict[str, Any]]:
         """The JSON bodies `channel` accepted, in order."""
@@ -206,12 +165,6 @@ class SlackReceiver:
         with self._lock:
             return [r for r in self._requests if channel is None or r.channel == channel]
 
-    def take_violations(self) -> list[Violation]:
-        """The violations so far, cleared: the test expected them."""
-        with self._lock:
-            taken, self.violations = self.violations, []
-        return taken
-
     # --- serving ----------------------------------------------------------------------------------
 
     def _webhook(self, channel: str) -> _Webhook:
@@ -222,35 +175,22 @@ class SlackReceiver:
                 webhook = self._webhooks[channel] = self._paths[path] = _Webhook(channel, path)
             return webhook
 
-    def _handle(self, handler: _Handler) -> None:
-        length = int(handler.headers.get("Content-Length") or 0)
-        body = handler.rfile.read(length) if length else b""
-        headers = {name.lower(): value for name, value in handler.headers.items()}
+    def _handle(self, handler: StandinHandler) -> None:
+        body = handler.read_body()
+        headers = handler.lower_headers()
         with self._lock:
             webhook = self._paths.get(urlsplit(handler.path).path)
             delay = webhook.delay if webhook else 0.0
-        if delay:
-            self._stopping.wait(delay)
+        self._wait(delay)
         with self._lock:
             status, code, extra = self._answer(webhook, handler.command, headers, body)
             channel = webhook.channel if webhook else None
             self._requests.append(ReceivedRequest(channel, handler.command, headers, body, status, code))
-        payload = code.encode()
-        try:
-            handler.send_response(status)
-            handler.send_header("Content-Type", "text/plain; charset=utf-8")
-            handler.send_header("Content-Length", str(len(payload)))
-            for name, value in extra:
-                handler.send_header(name, value)
-            handler.end_headers()
-            handler.wfile.write(payload)
-            handler.wfile.flush()
-        except (BrokenPipeError, ConnectionResetError):
-            handler.close_connection = True  # the client gave up (its timeout): nothing to answer
+        handler.reply(status, "text/plain; charset=utf-8", code.encode(), extra)
 
     def _answer(
         self, webhook: _Webhook | None, method: str, headers: dict[str, str], body: bytes
-    ) -> tuple[int, str, tuple[tuple[str, str], ...]]:
+    ) -> tuple[int, str, HeaderPairs]:
         """(status, code, headers); called under the lock."""
         if webhook is None:
             return 404, "no_service", ()
@@ -258,11 +198,8 @@ class SlackReceiver:
         if errors:
             self.violations.append(Violation(webhook.channel, 400, code, tuple(errors)))
             return 400, code, ()
-        if webhook.faults:
-            fault = webhook.faults[0]
-            fault.times -= 1
-            if fault.times <= 0:
-                webhook.faults.pop(0)
+        fault = take_fault(webhook.faults)
+        if fault is not None:
             return fault.status, fault.code, fault.headers
         now = self.clock()
         if webhook.min_interval is not None and webhook.last_accepted is not None:
@@ -352,16 +289,9 @@ def _text_errors(value: Any, where: str, limit: int) -> list[str]:
 @pytest.fixture
 def slack() -> Iterator[SlackReceiver]:
     """A started receiver; at teardown, any message Slack would refuse fails the test."""
-    receiver = SlackReceiver().start()
-    try:
-        yield receiver
-    finally:
-        receiver.close()
-    fail_on_violations(receiver)
+    yield from serve(SlackReceiver(), fail_on_violations)
 
 
 def fail_on_violations(receiver: SlackReceiver) -> None:
     """Fails the running test when the receiver recorded messages Slack would refuse."""
-    if receiver.violations:
-        listed = "\n".join(f"  {violation}" for violation in receiver.violations)
-        pytest.fail(f"messages Slack would refuse were sent:\n{listed}", pytrace=False)
+    fail_if_violated(receiver, "messages Slack would refuse")

@@ -20,23 +20,22 @@ statuses of a request are applied to the page's components (and attach them to t
 status change or a body adds an incident update (newest first in the answers), metadata is merged by
 top-level key, impact follows the worst component unless overridden. What a person does in the
 Statuspage UI: `person_creates_incident`, `person_edits_incident`, `person_edits_component`. Faults
-per API path prefix (the path after /v1): `fail_next(prefix, status, times, headers)`,
-`delay(prefix, seconds)`.
+per API path prefix (the path after /v1): `fail_next(prefix, status, times, headers)` (for valid,
+authorized requests within the rate; a fault's body is {"error": ...} unless given),
+`delay(prefix, seconds)`. The server, the faults and the violations are standin_server's.
 """
 
 import functools
 import json
 import os
 import re
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 import pytest
@@ -45,6 +44,15 @@ from openapi_core.datatypes import RequestParameters
 from openapi_core.templating.paths.exceptions import PathError
 from openapi_core.validation.request.exceptions import SecurityValidationError
 from werkzeug.datastructures import Headers, ImmutableMultiDict
+
+from tests.support.standin_server import (
+    HeaderPairs,
+    PathFaultStandin,
+    StandinHandler,
+    fail_if_violated,
+    serve,
+)
+from tests.support.standin_server import Violation as Violation  # re-exported: tests import it from here
 
 SPECS_DIR = Path(
     os.environ.get("STATUSPAGE_SPECS_DIR", Path(__file__).resolve().parents[1] / "vendor" / "specs")
@@ -101,25 +109,6 @@ class StandinRequest:
 
     def json(self) -> Any:
         return json.loads(self.body)
-
-
-@dataclass(frozen=True)
-class Violation:
-    method: str
-    path: str
-    status: int  # what the stand-in answered
-    errors: tuple[str, ...]
-
-    def __str__(self) -> str:
-        return f"{self.method} {self.path} -> {self.status}: " + " | ".join(self.errors)
-
-
-@dataclass
-class Fault:
-    status: int
-    times: int
-    headers: tuple[tuple[str, str], ...] = ()
-    body: Any = None
 
 
 @dataclass
@@ -179,31 +168,10 @@ class OpenApiRequest:
         )
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    standin: "StatuspageStandin"
+_Answer = tuple[int, Any, HeaderPairs]
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, as httpx expects
-    # Headers and body go out in two writes: with Nagle on, the body waits ~40 ms for a delayed ACK.
-    disable_nagle_algorithm = True
-    timeout = 30  # an idle kept-alive connection's thread ends after this
-    server: _Server
-
-    def _any(self) -> None:
-        self.server.standin._handle(self)
-
-    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _any
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-_Answer = tuple[int, Any, tuple[tuple[str, str], ...]]
-
-
-class StatuspageStandin:
+class StatuspageStandin(PathFaultStandin):
     def __init__(
         self,
         api_key: str = API_KEY,
@@ -211,6 +179,7 @@ class StatuspageStandin:
         clock: Callable[[], float] = time.monotonic,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        super().__init__()
         self.api_key = api_key
         self.page_id = page_id
         self.clock = clock  # the rate limiter's (monotonic) clock
@@ -219,50 +188,28 @@ class StatuspageStandin:
         self.rate_limit_status = 429  # or 420
         self.rate_limited = 0  # requests answered rate_limit_status
         self.requests: list[StandinRequest] = []
-        self.violations: list[Violation] = []
         self.components: dict[str, StandinComponent] = {}
         self.incidents: dict[str, StandinIncident] = {}
         self._last_request_at: dict[str, float] = {}  # per token
         self._last_stamp: datetime | None = None
-        self._faults: dict[str, list[Fault]] = {}
-        self._delays: dict[str, float] = {}
-        self._lock = threading.RLock()
-        self._stopping = threading.Event()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
 
     # --- life -------------------------------------------------------------------------------------
 
-    def start(self) -> "StatuspageStandin":
+    def start(self) -> Self:
         spec()  # fail here, not inside a request, when the document is missing
-        self._server = _Server(("127.0.0.1", 0), _Handler)
-        self._server.standin = self
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def close(self) -> None:
-        self._stopping.set()  # ends delays at once
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+        return super().start()
 
     @property
     def base_url(self) -> str:
         """The API root, as https://api.statuspage.io/v1."""
-        assert self._server is not None, "start() first"
-        return f"http://127.0.0.1:{self._server.server_address[1]}{API_ROOT}"
+        return super().base_url + API_ROOT
 
     @property
     def page_path(self) -> str:
         """/pages/<page_id>: the prefix of every path this page serves (for received, fail_next, delay)."""
         return f"/pages/{self.page_id}"
 
-    # --- what tests set up ------------------------------------------------------------------------
+    # --- what tests set up (fail_next, delay: PathFaultStandin's) ---------------------------------
 
     def add_component(self, component_id: str, name: str, status: str = "operational") -> StandinComponent:
         assert status in COMPONENT_STATUSES, status
@@ -271,29 +218,6 @@ class StatuspageStandin:
             component = StandinComponent(component_id, name, status, len(self.components) + 1, stamp, stamp)
             self.components[component_id] = component
         return component
-
-    def fail_next(
-        self,
-        path_prefix: str,
-        status: int,
-        times: int = 1,
-        headers: dict[str, str] | None = None,
-        body: Any = None,
-    ) -> None:
-        """The next `times` valid, authorized requests within the rate whose API path (after /v1) starts
-        with `path_prefix` get `status` (with these headers; {"error": ...} unless `body` is given).
-        Faults queue up in order."""
-        with self._lock:
-            fault = Fault(status, times, tuple((headers or {}).items()), body)
-            self._faults.setdefault(path_prefix, []).append(fault)
-
-    def delay(self, path_prefix: str, seconds: float) -> None:
-        """Answer requests under `path_prefix` after `seconds` (0 removes the delay)."""
-        with self._lock:
-            if seconds > 0:
-                self._delays[path_prefix] = seconds
-            else:
-                self._delays.pop(path_prefix, None)
 
     # --- what a person does in the Statuspage UI --------------------------------------------------
 
@@ -345,13 +269,7 @@ class StatuspageStandin:
             component.updated_at = self._stamp()
         return component
 
-    # --- what tests read --------------------------------------------------------------------------
-
-    def take_violations(self) -> list[Violation]:
-        """The violations so far, cleared: the test expected them."""
-        with self._lock:
-            taken, self.violations = self.violations, []
-        return taken
+    # --- what tests read (and take_violations) ----------------------------------------------------
 
     def received(self, path_prefix: str) -> list[StandinRequest]:
         """The requests whose API path (after /v1) starts with `path_prefix`, in order."""
@@ -365,41 +283,28 @@ class StatuspageStandin:
 
     # --- serving ----------------------------------------------------------------------------------
 
-    def _handle(self, handler: _Handler) -> None:
-        length = int(handler.headers.get("Content-Length") or 0)
-        body = handler.rfile.read(length) if length else b""
+    def _handle(self, handler: StandinHandler) -> None:
         split = urlsplit(handler.path)
         path = split.path
         request = StandinRequest(
             method=handler.command,
             path=path[len(API_ROOT) :] if path.startswith(API_ROOT + "/") else path,
             query=tuple(parse_qsl(split.query, keep_blank_values=True)),
-            headers={name.lower(): value for name, value in handler.headers.items()},
-            body=body,
+            headers=handler.lower_headers(),
+            body=handler.read_body(),
             at=self.clock(),
         )
         with self._lock:
             self.requests.append(request)
-            delay = self._match(self._delays, request.path)
-        if delay:
-            self._stopping.wait(delay)
+            delay = self._delay_of(request.path)
+        self._wait(delay)
         if not path.startswith(API_ROOT + "/"):
             status, document, headers = self._refuse(request, 404, ["path: not under /v1"])
         else:
             status, document, headers = self._answer(request)
         request.status = status
         payload = json.dumps(document).encode() if document is not None else b""
-        try:
-            handler.send_response(status)
-            handler.send_header("Content-Type", "application/json; charset=utf-8")
-            handler.send_header("Content-Length", str(len(payload)))
-            for name, value in headers:
-                handler.send_header(name, value)
-            handler.end_headers()
-            handler.wfile.write(payload)
-            handler.wfile.flush()
-        except (BrokenPipeError, ConnectionResetError):
-            handler.close_connection = True  # the client gave up (its timeout): nothing to answer
+        handler.reply(status, "application/json; charset=utf-8", payload, headers)
 
     def _answer(self, request: StandinRequest) -> _Answer:
         match = _AUTHORIZATION.match(request.headers.get("authorization", ""))
@@ -437,22 +342,6 @@ class StatuspageStandin:
         with self._lock:
             self.violations.append(Violation(request.method, request.path, status, tuple(errors)))
         return status, {"error": errors}, ()
-
-    def _take_fault(self, path: str) -> Fault | None:
-        queue = self._match(self._faults, path)
-        if not queue:
-            return None
-        fault = queue[0]
-        fault.times -= 1
-        if fault.times <= 0:
-            queue.pop(0)
-        return fault
-
-    @staticmethod
-    def _match[V](table: dict[str, V], path: str) -> V | None:
-        """The entry of the longest prefix of `path`."""
-        prefixes = [prefix for prefix in table if path.startswith(prefix)]
-        return table[max(prefixes, key=len)] if prefixes else None
 
     # --- validation -------------------------------------------------------------------------------
 
@@ -779,16 +668,9 @@ def statuspage() -> Iterator[StatuspageStandin]:
     """A started stand-in; at teardown, any request Statuspage would refuse fails the test."""
     if not (SPECS_DIR / SPEC).is_file():
         pytest.skip(f"Statuspage OpenAPI spec {SPEC} not in {SPECS_DIR}: set STATUSPAGE_SPECS_DIR")
-    standin = StatuspageStandin().start()
-    try:
-        yield standin
-    finally:
-        standin.close()
-    fail_on_violations(standin)
+    yield from serve(StatuspageStandin(), fail_on_violations)
 
 
 def fail_on_violations(standin: StatuspageStandin) -> None:
     """Fails the running test when the stand-in recorded requests Statuspage would refuse."""
-    if standin.violations:
-        listed = "\n".join(f"  {violation}" for violation in standin.violations)
-        pytest.fail(f"requests Statuspage would refuse were sent:\n{listed}", pytrace=False)
+    fail_if_violated(standin, "requests Statuspage would refuse")
