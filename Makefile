@@ -20,8 +20,13 @@ help:  ## list targets
 dev:  ## install the locked dependencies into .venv
 	$(UV) sync --frozen
 
-run: dev  ## run the checks of the local example config once against this machine's services
-	$(RUN) runbook check --config config/examples/local.yaml
+# The whole chain on this machine (no AWS account, no Docker): sam build for this machine's architecture
+# (cached in the temp dir, shared with the e2e tests), then runbook-sandbox drives the built functions
+# through schedules, the AlertsTopic fan-out and the PagerDuty/Statuspage/Slack stand-ins and prints
+# the timeline. SANDBOX_ARGS: e.g. --json, --ticks 6, or --config my.yaml --env-file env.sandbox.json.
+SANDBOX_ARGS ?=
+run: dev  ## the whole chain locally: built functions, local AWS, stand-in vendors; prints a timeline
+	$(RUN) runbook-sandbox $(SANDBOX_ARGS)
 
 lint: dev  ## ruff (lint + format check), mypy, cfn-lint and sam validate on the template
 	$(RUN) ruff check .

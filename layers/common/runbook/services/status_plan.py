@@ -13,6 +13,7 @@ from typing import Literal
 
 from runbook.models.status_config import COMPONENT_RANK, IMPACT_RANK, StatuspageConfig
 from runbook.models.status_state import OpenAlert, OwnedIncident
+from runbook.text import human_duration
 
 OWNER_METADATA = {"runbook_automation": {"owned": "true"}}
 
@@ -160,7 +161,9 @@ def _recover(
         )
     if record.monitoring_since and (now - record.monitoring_since).total_seconds() >= config.quiet_period:
         body = config.wording.resolved.format(components=names)
-        notice = f"Resolved on the status page: {record.name} (quiet for {config.quiet_period / 60:g} min)"
+        notice = (
+            f"Resolved on the status page: {record.name} (quiet for {human_duration(config.quiet_period)})"
+        )
         return Plan(
             write=PageWrite("update", "resolved", None, None, body, {}),
             clear=True,
