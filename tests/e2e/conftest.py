@@ -6,16 +6,9 @@ concurrent runs), so a second session rebuilds only what changed and nothing lan
 AWS is a moto server on 127.0.0.1; the state table is created from template.yaml's StateTable.
 """
 
-import fcntl
-import hashlib
 import http.server
 import json
-import os
-import shutil
 import socket
-import subprocess
-import sys
-import tempfile
 import threading
 import uuid
 from collections.abc import Iterator
@@ -28,6 +21,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from localrun.api import host_architecture
+from sandbox import build as sandbox_build
 from tests.support.aws import create_state_table
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,66 +29,12 @@ REGION = "us-east-1"
 OTHER_ARCHITECTURE = {"x86_64": "arm64", "arm64": "x86_64"}
 
 
-def _python313_with_pip() -> Path:
-    """sam's pip builder needs a python3.13 that has pip; the uv venv has none, its base interpreter has."""
-    candidates = [Path(sys.base_prefix) / "bin" / "python3.13", Path(sys.executable)]
-    found = shutil.which("python3.13")
-    candidates += [Path(found)] if found else []
-    for python in candidates:
-        probe = subprocess.run([python, "-m", "pip", "--version"], capture_output=True, check=False)
-        if python.exists() and probe.returncode == 0:
-            return python
-    pytest.fail("sam build needs python3.13 with pip on PATH; none of " + ", ".join(map(str, candidates)))
-
-
-def _sam() -> str:
-    beside_python = Path(sys.executable).with_name("sam")
-    return str(beside_python) if beside_python.exists() else shutil.which("sam") or "sam"
-
-
-def run_sam(args: list[str], *, cwd: Path, timeout: int = 900) -> subprocess.CompletedProcess[str]:
-    python = _python313_with_pip()
-    env = {**os.environ, "PATH": f"{python.parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    env["SAM_CLI_TELEMETRY"] = "0"
-    return subprocess.run(
-        [_sam(), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
-    )
-
-
 def sam_build(build_dir: Path, architecture: str) -> Path:
-    """`sam build` of template.yaml for `architecture`; returns the built template."""
-    checkout = hashlib.sha256(str(ROOT).encode()).hexdigest()[:12]
-    cache_root = Path(tempfile.gettempdir()) / f"runbook-automation-sam-{checkout}-{architecture}"
-    cache_root.mkdir(parents=True, exist_ok=True)
-    # sam keys its cache by the build graph it writes next to the build dir (build.toml); keeping
-    # that file with the cache is what lets a fresh build dir reuse the cached dependencies.
-    graph, session_graph = cache_root / "build.toml", build_dir.parent / "build.toml"
-    with (cache_root / "lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # two sessions must not share a half-written cache
-        build_dir.parent.mkdir(parents=True, exist_ok=True)
-        if graph.exists():
-            shutil.copyfile(graph, session_graph)
-        built = run_sam(
-            [
-                "build",
-                "--template-file",
-                str(ROOT / "template.yaml"),
-                "--build-dir",
-                str(build_dir),
-                "--cache-dir",
-                str(cache_root / "cache"),
-                "--cached",  # its dependency folder is .aws-sam/deps under cwd: cache_root, not the repo
-                "--parallel",
-                "--parameter-overrides",
-                f"Architecture={architecture}",
-            ],
-            cwd=cache_root,
-        )
-        if built.returncode == 0 and session_graph.exists():
-            shutil.copyfile(session_graph, graph)
-    if built.returncode != 0:
-        pytest.fail(f"sam build failed:\n{built.stdout}\n{built.stderr}")
-    return build_dir / "template.yaml"
+    """`sam build` of template.yaml for `architecture` (the sandbox's build, sharing its cache)."""
+    try:
+        return sandbox_build.sam_build(architecture=architecture, build_dir=build_dir)
+    except sandbox_build.BuildError as error:
+        pytest.fail(str(error))
 
 
 @pytest.fixture(scope="session")

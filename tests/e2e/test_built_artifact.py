@@ -16,7 +16,8 @@ from localrun import InvokeResult, invoke
 from localrun.api import host_architecture
 from localrun.cfn_yaml import load_template
 from runbook.config_file import load_config
-from tests.e2e.conftest import OTHER_ARCHITECTURE, REGION, ROOT, LocalAws, run_sam, sam_build
+from sandbox.build import run_sam
+from tests.e2e.conftest import OTHER_ARCHITECTURE, REGION, ROOT, LocalAws, sam_build
 from tests.support.pagerduty_standin import PagerDutyStandin
 from tests.support.slack_receiver import SlackReceiver
 from tests.support.statuspage_standin import StatuspageStandin

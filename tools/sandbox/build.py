@@ -51,18 +51,33 @@ def _sam() -> str:
     return str(beside_python) if beside_python.exists() else shutil.which("sam") or "sam"
 
 
-def sam_build(cache_root: Path | None = None, architecture: str | None = None) -> Path:
-    """Build template.yaml for `architecture` (default: this machine's); returns the built template."""
-    architecture = architecture or host_architecture()
-    cache_root = cache_root or default_cache_root(architecture)
-    cache_root.mkdir(parents=True, exist_ok=True)
-    build_dir = cache_root / "sandbox" / "build"
-    # sam keys its cache by the build graph it writes next to the build dir (build.toml); keeping that
-    # file with the cache is what lets a build dir reuse the cached dependencies.
-    graph, own_graph = cache_root / "build.toml", build_dir.parent / "build.toml"
+def run_sam(
+    args: list[str], *, cwd: Path, timeout: int = BUILD_TIMEOUT_S
+) -> subprocess.CompletedProcess[str]:
+    """`sam <args>` with a python3.13 that has pip first on PATH (sam's pip builder needs it)."""
     python = _python313_with_pip()
     env = {**os.environ, "PATH": f"{python.parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     env["SAM_CLI_TELEMETRY"] = "0"
+    try:
+        return subprocess.run(  # noqa: S603 - fixed argv, no shell
+            [_sam(), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
+        )
+    except subprocess.TimeoutExpired:
+        raise BuildError(f"sam {args[0]} took longer than {timeout}s") from None
+
+
+def sam_build(
+    cache_root: Path | None = None, architecture: str | None = None, build_dir: Path | None = None
+) -> Path:
+    """Build template.yaml for `architecture` (default: this machine's) into `build_dir` (default: the
+    sandbox's, next to the cache); returns the built template."""
+    architecture = architecture or host_architecture()
+    cache_root = cache_root or default_cache_root(architecture)
+    cache_root.mkdir(parents=True, exist_ok=True)
+    build_dir = build_dir or cache_root / "sandbox" / "build"
+    # sam keys its cache by the build graph it writes next to the build dir (build.toml); keeping that
+    # file with the cache is what lets a build dir reuse the cached dependencies.
+    graph, own_graph = cache_root / "build.toml", build_dir.parent / "build.toml"
     with (cache_root / "lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # builds must not share a half-written cache
         build_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -81,18 +96,7 @@ def sam_build(cache_root: Path | None = None, architecture: str | None = None) -
             "--parameter-overrides",
             f"Architecture={architecture}",
         ]
-        try:
-            built = subprocess.run(  # noqa: S603 - fixed argv, no shell
-                [_sam(), *args],
-                cwd=cache_root,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=BUILD_TIMEOUT_S,
-                check=False,
-            )
-        except subprocess.TimeoutExpired:
-            raise BuildError(f"sam build took longer than {BUILD_TIMEOUT_S}s") from None
+        built = run_sam(args, cwd=cache_root)
         if built.returncode == 0 and own_graph.exists():
             shutil.copyfile(own_graph, graph)
     if built.returncode != 0:

@@ -11,13 +11,11 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from runbook.adapters.dynamodb_writes import conditional_check_failed, put_if_newer
+
 OPEN_ALERT_TTL_S = 30 * 86400  # an open PagerDuty alert nobody resolved is forgotten after 30 days
 BUDGET_TTL_S = 600
 ESCALATION_TTL_S = 7 * 86400
-
-
-def _conditional_failed(error: ClientError) -> bool:
-    return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
 
 class PagingState:
@@ -61,7 +59,7 @@ class PagingState:
                 ConditionExpression="attribute_not_exists(members)",
             )
         except ClientError as error:
-            if not _conditional_failed(error):
+            if not conditional_check_failed(error):
                 raise
 
     def remove_member(self, dedup_key: str, member: str) -> tuple[bool, int]:
@@ -76,7 +74,7 @@ class PagingState:
                 ReturnValues="UPDATED_OLD",
             )
         except ClientError as error:
-            if _conditional_failed(error):
+            if conditional_check_failed(error):
                 return False, 0
             raise
         before = set(response.get("Attributes", {}).get("members", {}).get("SS", []))
@@ -85,25 +83,12 @@ class PagingState:
     def is_latest(self, member: str, observed_at: datetime) -> bool:
         """Record `observed_at` as the newest news of `member`; False when newer news was already seen
         (a firing delivered after its resolve must not reopen the page)."""
-        at = int(observed_at.timestamp() * 1000)
-        try:
-            self._client.put_item(
-                TableName=self._table,
-                Item={
-                    "pk": {"S": f"pdseen#{member}"},
-                    "sk": {"S": "latest"},
-                    "at": {"N": str(at)},
-                    "expiration": {"N": str(int(time.time()) + OPEN_ALERT_TTL_S)},
-                },
-                ConditionExpression="attribute_not_exists(pk) OR #at <= :at",
-                ExpressionAttributeNames={"#at": "at"},
-                ExpressionAttributeValues={":at": {"N": str(at)}},
-            )
-        except ClientError as error:
-            if _conditional_failed(error):
-                return False
-            raise
-        return True
+        item = {
+            "pk": {"S": f"pdseen#{member}"},
+            "sk": {"S": "latest"},
+            "expiration": {"N": str(int(time.time()) + OPEN_ALERT_TTL_S)},
+        }
+        return put_if_newer(self._client, self._table, item, observed_at)
 
     def sev_of(self, dedup_key: str) -> str | None:
         item = self._client.get_item(TableName=self._table, Key=_open_key(dedup_key)).get("Item")
@@ -124,7 +109,7 @@ class PagingState:
                 },
             )
         except ClientError as error:
-            if _conditional_failed(error):
+            if conditional_check_failed(error):
                 return False
             raise
         return True
@@ -142,7 +127,7 @@ class PagingState:
                 ConditionExpression="attribute_not_exists(pk)",
             )
         except ClientError as error:
-            if _conditional_failed(error):
+            if conditional_check_failed(error):
                 return False
             raise
         return True

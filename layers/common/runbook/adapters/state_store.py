@@ -11,6 +11,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from runbook.adapters.dynamodb_writes import conditional_check_failed
 from runbook.models.state import CheckState, HeartbeatRecord
 
 BATCH_GET_LIMIT = 100  # DynamoDB's own limit per BatchGetItem
@@ -66,7 +67,7 @@ class StateStore:
                 **({"ExpressionAttributeValues": values} if values else {}),
             )
         except ClientError as error:
-            if _conditional_check_failed(error):
+            if conditional_check_failed(error):
                 raise StaleStateError(state.check) from None
             raise
         return saved
@@ -112,7 +113,7 @@ class StateStore:
             )
             return True
         except ClientError as error:
-            if not _conditional_check_failed(error):
+            if not conditional_check_failed(error):
                 raise
         if status == "pass":  # late, but still the newest pass we know of
             self._raise_last_pass(check, at)
@@ -128,7 +129,7 @@ class StateStore:
                 ExpressionAttributeValues={":at": {"S": at}},
             )
         except ClientError as error:
-            if not _conditional_check_failed(error):
+            if not conditional_check_failed(error):
                 raise
 
     def _batch_get(self, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -147,10 +148,6 @@ class StateStore:
             else:
                 raise RuntimeError(f"DynamoDB kept {len(request[self._table]['Keys'])} keys unprocessed")
         return items
-
-
-def _conditional_check_failed(error: ClientError) -> bool:
-    return bool(error.response["Error"]["Code"] == "ConditionalCheckFailedException")
 
 
 def _state_from_item(item: dict[str, Any]) -> CheckState:

@@ -9,6 +9,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from runbook.adapters.dynamodb_writes import conditional_check_failed, put_if_newer
 from runbook.models.status_state import OpenAlert, OwnedIncident
 
 ALERTS_PK = "statuspage#alerts"
@@ -21,10 +22,6 @@ class StaleIncidentError(Exception):
     """Another invocation wrote the incident record since it was read."""
 
 
-def _conditional_failed(error: ClientError) -> bool:
-    return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
-
-
 class StatusState:
     def __init__(self, client: Any, table_name: str) -> None:
         self._client = client
@@ -32,30 +29,12 @@ class StatusState:
 
     def record_alert(self, key: str, observed_at: datetime, alert: OpenAlert | None) -> bool:
         """`alert` None: resolved. False when newer news of this alert is already recorded."""
-        at = int(observed_at.timestamp() * 1000)
-        item: dict[str, Any] = {
-            "pk": {"S": ALERTS_PK},
-            "sk": {"S": key},
-            "at": {"N": str(at)},
-            "open": {"BOOL": alert is not None},
-        }
+        item: dict[str, Any] = {"pk": {"S": ALERTS_PK}, "sk": {"S": key}, "open": {"BOOL": alert is not None}}
         if alert is None:
             item["expiration"] = {"N": str(int(time.time()) + TOMBSTONE_TTL_S)}
         else:
             item["alert"] = {"S": alert.model_dump_json()}
-        try:
-            self._client.put_item(
-                TableName=self._table,
-                Item=item,
-                ConditionExpression="attribute_not_exists(pk) OR #at <= :at",
-                ExpressionAttributeNames={"#at": "at"},
-                ExpressionAttributeValues={":at": {"N": str(at)}},
-            )
-        except ClientError as error:
-            if _conditional_failed(error):
-                return False
-            raise
-        return True
+        return put_if_newer(self._client, self._table, item, observed_at)
 
     def open_alerts(self) -> list[OpenAlert]:
         return [
@@ -88,7 +67,7 @@ class StatusState:
                 **({"ExpressionAttributeValues": values} if values else {}),
             )
         except ClientError as error:
-            if _conditional_failed(error):
+            if conditional_check_failed(error):
                 raise StaleIncidentError(record.incident_id) from None
             raise
         return saved
@@ -102,7 +81,7 @@ class StatusState:
                 ExpressionAttributeValues={":v": {"N": str(record.version)}},
             )
         except ClientError as error:
-            if _conditional_failed(error):
+            if conditional_check_failed(error):
                 raise StaleIncidentError(record.incident_id) from None
             raise
 

@@ -76,6 +76,14 @@ def parse_schedule(event: Any) -> ScheduledEvent:
         raise RejectedEventError("expected an EventBridge Scheduled Event: " + _where(error)) from None
 
 
+def is_schedule(event: Any) -> bool:
+    try:
+        parse_schedule(event)
+    except RejectedEventError:
+        return False
+    return True
+
+
 def _where(error: ValidationError) -> str:
     """Where the event differs from what was expected; the locations and messages only, not its content."""
     return "; ".join(

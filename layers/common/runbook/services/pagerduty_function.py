@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from runbook import telemetry
-from runbook.models.events import RejectedEventError, parse_schedule
+from runbook.models.events import is_schedule
 from runbook.services.ack_sweep import SweepDependencies, SweepSummary, sweep
 from runbook.services.paging import PagingDependencies, PagingSummary, handle_alert_event
 
@@ -21,16 +21,8 @@ class PagerDutyFunctionDependencies:
 def handle_pagerduty_event(
     event: Any, deps: PagerDutyFunctionDependencies, budget_s: float
 ) -> PagingSummary | SweepSummary:
-    if _is_schedule(event):
+    if is_schedule(event):
         summary = sweep(deps.sweep(), budget_s)
         telemetry.record_sweep_run()
         return summary
     return handle_alert_event(event, deps.paging(), budget_s)
-
-
-def _is_schedule(event: Any) -> bool:
-    try:
-        parse_schedule(event)
-    except RejectedEventError:
-        return False
-    return True

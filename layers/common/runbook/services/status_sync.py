@@ -25,7 +25,7 @@ from runbook.adapters.slack import SlackMessage
 from runbook.adapters.status_state import StatusState
 from runbook.models.alert import Alert
 from runbook.models.config import RunbookConfig
-from runbook.models.events import RejectedEventError, parse_schedule
+from runbook.models.events import is_schedule
 from runbook.models.secrets import SecretRef
 from runbook.models.status_config import StatuspageConfig
 from runbook.models.status_state import OpenAlert, OwnedIncident
@@ -92,7 +92,7 @@ class StatusSummary(BaseModel):
 def handle_status_event(event: Any, deps: StatusDependencies, budget_s: float) -> StatusSummary:
     deadline = time.monotonic() + budget_s
     summary = StatusSummary()
-    scheduled = _is_schedule(event)
+    scheduled = is_schedule(event)
     if not scheduled:
         for item in read_event(event):
             if isinstance(item, Rejected):
@@ -242,11 +242,3 @@ def _observed(actual: SpIncident | None) -> Observed | None:
     return Observed(
         status=actual.status, impact=actual.impact, components={c.id: c.status for c in actual.components}
     )
-
-
-def _is_schedule(event: Any) -> bool:
-    try:
-        parse_schedule(event)
-    except RejectedEventError:
-        return False
-    return True
