@@ -9,6 +9,7 @@ os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "RunbookAutomation")
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 
 pytest_plugins: list[str] = [
+    "tests.support.clock_shift",
     "tests.support.aws",
     "tests.support.http_fixtures",
     "tests.support.service_fixtures",

@@ -18,6 +18,7 @@ from localrun.cfn_yaml import load_template
 from runbook.config_file import load_config
 from sandbox.build import run_sam
 from tests.e2e.conftest import OTHER_ARCHITECTURE, REGION, ROOT, LocalAws, sam_build
+from tests.support.clock_shift import child_env
 from tests.support.pagerduty_standin import PagerDutyStandin
 from tests.support.slack_receiver import SlackReceiver
 from tests.support.statuspage_standin import StatuspageStandin
@@ -76,6 +77,7 @@ def run_event(
         "PAGERDUTY_EVENTS_URL": closed_url,
         "PAGERDUTY_API_URL": closed_url,
         "STATUSPAGE_API_URL": closed_url,
+        **child_env(),  # on the test's clock, also when the session shifts it
         **(extra_env or {}),
     }
     # host_env={}: nothing of the developer's shell (AWS_PROFILE, ...) reaches the function.

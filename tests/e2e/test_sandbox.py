@@ -12,6 +12,7 @@ from runbook.services.routing import dedup_key
 from sandbox.runner import SandboxOptions, SandboxRun, run_sandbox
 from sandbox.scenario import DEFAULT_TICK_SECONDS, start_scenario, write_config
 from sandbox.timeline import Entry
+from tests.support.clock_shift import child_env
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 
@@ -33,6 +34,7 @@ def sandbox_run(built_template: Path, tmp_path_factory: pytest.TempPathFactory) 
             tick_seconds=DEFAULT_TICK_SECONDS,
             work_dir=work_dir,
             scenario=scenario,
+            function_env=child_env(),
         )
         run = run_sandbox(options)
     finally:

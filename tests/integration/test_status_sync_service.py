@@ -45,6 +45,8 @@ class Recorder:
 
 @pytest.fixture
 def deps(aws, statuspage: StatuspageStandin, slack: SlackReceiver):
+    clock = Clock()
+    statuspage.now = clock  # the page's timestamps (components, incident updates) on the test's clock
     statuspage.min_interval_s = PACE_S
     statuspage.add_component("cmp-api", "API")
     statuspage.add_component("cmp-db", "Database")
@@ -77,8 +79,6 @@ statuspage:
         FAST,
         min_interval_s=PACE_S,
     )
-    clock = Clock()
-    statuspage.now = clock  # the page's timestamps (incident updates) on the test's clock
     return StatusDependencies(
         config=config,
         state=StatusState(aws.dynamodb, aws.table_name),

@@ -20,6 +20,8 @@ from typing import Any, Literal
 
 import trustme
 
+from tests.support.clock_shift import real_now
+
 OK_BODY = b'{"status":"ok"}'
 HUGE_BODY_BYTES = 1024 * 1024
 # "answer" normally; "hang": read the request, never answer; "reset": RST instead of an answer;
@@ -257,7 +259,9 @@ class TlsMaterial:
 
     def server_context(self, variant: TlsVariant) -> ssl.SSLContext:
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        now = dt.datetime.now(dt.UTC)
+        # The probe judges expiry on the test's clock, OpenSSL checks validity on the system clock: they
+        # differ when the session runs with a shifted clock (tests/support/clock_shift.py).
+        now, system_now = dt.datetime.now(dt.UTC), real_now()
         if variant == "self_signed":
             # The unknown CA's own certificate: a leaf that signed itself.
             chain = self.directory / "self-signed.pem"
@@ -268,10 +272,11 @@ class TlsMaterial:
         identities = ("wrong.example",) if variant == "wrong_host" else ("127.0.0.1", "localhost")
         not_after = {
             "expiring": now + dt.timedelta(days=EXPIRING_IN_DAYS, hours=1),
-            "expired": now - dt.timedelta(days=1),
-        }.get(variant, now + dt.timedelta(days=365))
+            "expired": min(now, system_now) - dt.timedelta(days=1),
+        }.get(variant, max(now, system_now) + dt.timedelta(days=365))
+        not_before = min(now, system_now) - dt.timedelta(days=30)
         cert = issuer.issue_cert(
-            *identities, not_before=now - dt.timedelta(days=30), not_after=not_after.replace(tzinfo=None)
+            *identities, not_before=not_before.replace(tzinfo=None), not_after=not_after.replace(tzinfo=None)
         )
         cert.configure_cert(context)
         return context

@@ -183,6 +183,7 @@ class StatuspageStandin(PathFaultStandin):
         self.api_key = api_key
         self.page_id = page_id
         self.clock = clock  # the rate limiter's (monotonic) clock
+        self._last_stamp: datetime | None = None
         self.now = now  # the wall clock of created_at, updated_at, …
         self.min_interval_s = 1.0  # per token
         self.rate_limit_status = 429  # or 420
@@ -191,7 +192,17 @@ class StatuspageStandin(PathFaultStandin):
         self.components: dict[str, StandinComponent] = {}
         self.incidents: dict[str, StandinIncident] = {}
         self._last_request_at: dict[str, float] = {}  # per token
-        self._last_stamp: datetime | None = None
+
+    @property
+    def now(self) -> Callable[[], datetime]:
+        return self._now
+
+    @now.setter
+    def now(self, clock: Callable[[], datetime]) -> None:
+        """A test that puts the page on its own clock starts a new timeline: stamps taken on the
+        previous clock (components added before) must not push every later stamp onto that clock."""
+        self._now = clock
+        self._last_stamp = None
 
     # --- life -------------------------------------------------------------------------------------
 

@@ -77,6 +77,7 @@ class SandboxOptions:
     work_dir: Path
     scenario: Scenario | None = None
     notes: list[str] = field(default_factory=list)
+    function_env: dict[str, str] = field(default_factory=dict)  # more variables for every function
 
 
 def run_sandbox(options: SandboxOptions, sink: Callable[..., None] | None = None) -> SandboxRun:
@@ -95,7 +96,12 @@ def run_sandbox(options: SandboxOptions, sink: Callable[..., None] | None = None
         aws = start_local_aws(options.template, wiring.topics)
         aws.put_secrets(secrets)
         _setup_lines(timeline, options, wiring, aws, vendors, credentials.notes, unresolved(config, secrets))
-        env = {**aws.function_env(), **vendors.function_env(), "RUNBOOK_CONFIG": str(options.config_path)}
+        env = {
+            **aws.function_env(),
+            **vendors.function_env(),
+            "RUNBOOK_CONFIG": str(options.config_path),
+            **options.function_env,
+        }
         driver = _Driver(options, wiring, aws, vendors, env, run)
         driver.loop()
     finally:
