@@ -72,7 +72,7 @@ def test_a_valid_trigger_is_accepted_recorded_and_opens_an_alert(pagerduty, http
     }
     assert pagerduty.events == [event()]
     assert pagerduty.open_alerts == {(ROUTING_KEY, "health-probe/api"): "triggered"}
-    assert pagerduty.events_in_minute(ROUTING_KEY) == 1
+    assert pagerduty.most_events_in_a_minute(ROUTING_KEY) == 1
 
 
 def test_acknowledge_and_resolve_move_the_alert_and_a_resolve_for_nothing_open_is_still_202(pagerduty, http):
@@ -157,11 +157,24 @@ def test_an_event_over_512_kb_and_a_body_that_is_not_json_are_refused(pagerduty,
     assert "deserialize" in str(refused(pagerduty, not_json))
 
 
-def test_the_events_rate_limit_answers_429_when_set(pagerduty, http):
+def test_the_events_rate_limit_is_a_rolling_minute_over_every_action(pagerduty, http):
+    """PagerDuty counts events per routing key over a rolling 60 s, whatever their action: a new
+    calendar minute frees nothing; 60 s after an event, its place is free again."""
+    now = [1_000_030.0]  # 30 s into a minute
+    pagerduty.clock = lambda: now[0]
     pagerduty.events_rate_limit = 2
-    statuses = [http.post(pagerduty.events_url, json=event()).status_code for _ in range(3)]
-    assert statuses == [202, 202, 429]
-    assert pagerduty.events_in_minute(ROUTING_KEY) == 2
+    resolve = {"routing_key": ROUTING_KEY, "event_action": "resolve", "dedup_key": "health-probe/api"}
+
+    def post(body: dict[str, object], at: float) -> int:
+        now[0] = at
+        return http.post(pagerduty.events_url, json=body).status_code
+
+    assert post(event(), 1_000_030.0) == 202
+    assert post(resolve, 1_000_040.0) == 202
+    assert post(event(), 1_000_061.0) == 429  # a new calendar minute, but the same rolling one
+    assert post(event(), 1_000_090.0) == 202  # the first event is 60 s old
+    assert pagerduty.throttled == 1
+    assert pagerduty.most_events_in_a_minute(ROUTING_KEY) == 2
 
 
 # --- REST -------------------------------------------------------------------------------------------

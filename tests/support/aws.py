@@ -2,7 +2,9 @@
 StateTable definition, so the tests cannot drift from what is deployed."""
 
 import json
+import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -10,6 +12,8 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+from moto.sqs.exceptions import SQSException
+from moto.sqs.models import SQSBackend
 
 from localrun.cfn_yaml import load_template
 from runbook.models.alert import Alert
@@ -35,6 +39,40 @@ def create_state_table(client: Any, name: str) -> None:
     ttl = properties.get("TimeToLiveSpecification")
     if ttl:
         client.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
+
+
+# SendMessage's documented rule, which moto does not enforce: "The following Unicode characters are
+# allowed: #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF. Any characters not
+# included in this list will be rejected." The same holds for String message attributes.
+SQS_ALLOWED = re.compile("[\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]*")
+SQS_INVALID_CHARACTERS = (
+    "Invalid binary character '#x0' was found in the message body, the set of allowed characters is "
+    "#x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF"
+)
+
+
+def _refuse_what_sqs_refuses(body: str, attributes: dict[str, Any] | None) -> None:
+    values = (attributes or {}).values()
+    texts = [body, *(a.get("StringValue") or a.get("string_value") or "" for a in values)]
+    if not all(SQS_ALLOWED.fullmatch(text) for text in texts):
+        raise SQSException("InvalidMessageContents", SQS_INVALID_CHARACTERS)
+
+
+@contextmanager
+def sqs_character_rules() -> Iterator[None]:
+    """moto's SQS refuses, as SQS does, message bodies and attributes with characters SQS does not take."""
+    send = SQSBackend.send_message
+
+    def checked(self: SQSBackend, queue_name: str, message_body: str, *args: Any, **kwargs: Any) -> Any:
+        attributes = kwargs.get("message_attributes", args[0] if args else None)
+        _refuse_what_sqs_refuses(message_body, attributes)
+        return send(self, queue_name, message_body, *args, **kwargs)
+
+    SQSBackend.send_message = checked  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        SQSBackend.send_message = send  # type: ignore[method-assign]
 
 
 @dataclass
@@ -76,7 +114,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsStack]:
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
-    with mock_aws():
+    with mock_aws(), sqs_character_rules():
         session = boto3.session.Session(region_name=REGION)
         clients: dict[str, Any] = {
             s: session.client(s) for s in ("dynamodb", "sns", "sqs", "ssm", "secretsmanager")

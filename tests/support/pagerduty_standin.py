@@ -9,7 +9,9 @@ credentials) and recorded in `violations`; the `pagerduty` fixture fails the tes
 is left (a test about refusals takes them with `take_violations()`).
 
 Behaviour: Events v2 answers 202 and keeps the events in order (`events`), the open alerts per
-(routing_key, dedup_key) (`open_alerts`) and counts per routing key per minute (`events_per_minute`).
+(routing_key, dedup_key) (`open_alerts`) and when each event of a routing key arrived (`arrivals`).
+With `events_rate_limit` set, it throttles as PagerDuty does: at most that many events (every action)
+per routing key over a rolling 60 s, answering 429 beyond (`throttled` counts them).
 REST keeps a small model: escalation policies with N levels (one user per level unless told otherwise),
 incidents on them (assigned to the users of their level, as PagerDuty assigns), escalations and notes.
 Faults per path prefix: `fail_next(prefix, status, times, headers)` (for valid requests; a fault's
@@ -27,7 +29,7 @@ import os
 import re
 import time
 import uuid
-from collections import Counter
+from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -63,6 +65,7 @@ TOKEN = "standin-rest-token-6f1d0c3b9a2e"
 MAX_DEDUP_KEY = 255
 MAX_SUMMARY = 1024
 MAX_EVENT_BYTES = 512 * 1024
+RATE_WINDOW_S = 60.0  # PagerDuty: about 120 events per routing key over a rolling minute (specs/README.md)
 _AUTHORIZATION = re.compile(r"^Token token=(\S+)$")
 _SHOWN_ERROR = 300
 
@@ -172,14 +175,15 @@ class PagerDutyStandin(PathFaultStandin):
     def __init__(self, token: str = TOKEN, clock: Callable[[], float] = time.time) -> None:
         super().__init__()
         self.token = token
-        self.clock = clock  # wall clock, for events_per_minute
-        self.events_rate_limit: int | None = None  # per routing key per minute; None: unlimited
+        self.clock = clock  # wall clock, for the rolling minute of the rate limit
+        self.events_rate_limit: int | None = None  # per routing key per rolling 60 s; None: unlimited
         self.requests: list[StandinRequest] = []
         self.events: list[dict[str, Any]] = []  # accepted events, in order
         self.open_alerts: dict[
             tuple[str, str], str
         ] = {}  # (routing_key, dedup_key) -> triggered|acknowledged
-        self.events_per_minute: Counter[tuple[str, int]] = Counter()  # (routing_key, epoch minute)
+        self.arrivals: defaultdict[str, list[float]] = defaultdict(list)  # accepted events' times per key
+        self.throttled = 0  # events answered 429
         self.policies: dict[str, StandinPolicy] = {}
         self.incidents: dict[str, StandinIncident] = {}
         self.escalations: list[Escalation] = []
@@ -253,10 +257,16 @@ class PagerDutyStandin(PathFaultStandin):
         with self._lock:
             return [r for r in self.requests if r.path.startswith(path_prefix)]
 
-    def events_in_minute(self, routing_key: str, at: float | None = None) -> int:
-        minute = int((self.clock() if at is None else at) // 60)
+    def most_events_in_a_minute(self, routing_key: str) -> int:
+        """The most events of `routing_key` accepted within any rolling 60 s: what PagerDuty limits."""
         with self._lock:
-            return self.events_per_minute[(routing_key, minute)]
+            times = sorted(self.arrivals[routing_key])
+        most, first = 0, 0
+        for last, at in enumerate(times):
+            while at - times[first] >= RATE_WINDOW_S:
+                first += 1
+            most = max(most, last - first + 1)
+        return most
 
     # --- serving ----------------------------------------------------------------------------------
 
@@ -336,13 +346,14 @@ class PagerDutyStandin(PathFaultStandin):
     def _enqueue(self, request: StandinRequest) -> tuple[int, Any, HeaderPairs]:
         event = request.json()
         routing_key = event["routing_key"]
-        minute = int(self.clock() // 60)
+        now = self.clock()
         with self._lock:
-            limit = self.events_rate_limit
-            if limit is not None and self.events_per_minute[(routing_key, minute)] >= limit:
+            limit, arrivals = self.events_rate_limit, self.arrivals[routing_key]
+            if limit is not None and sum(1 for at in arrivals if now - at < RATE_WINDOW_S) >= limit:
+                self.throttled += 1
                 body = {"status": "throttle event", "message": "Requests are arriving too quickly."}
                 return 429, body, ()
-            self.events_per_minute[(routing_key, minute)] += 1
+            arrivals.append(now)
             dedup_key = event.get("dedup_key") or uuid.uuid4().hex
             key = (routing_key, dedup_key)
             action = event["event_action"]
