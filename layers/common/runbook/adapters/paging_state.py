@@ -1,5 +1,6 @@
-"""What paging remembers in the state table: which alerts keep each PagerDuty alert open, the trigger
-budget per routing key and minute, and the escalations already made (one item per incident and level).
+"""What paging remembers in the state table: which alerts keep each PagerDuty alert open, the events
+sent per routing key over PagerDuty's rolling minute, and the escalations already made (one item per
+incident and level).
 
 Every write is a single conditional or atomic DynamoDB update, so concurrent invocations (one per SNS
 message) agree without locks.
@@ -15,7 +16,16 @@ from runbook.adapters.dynamodb_writes import conditional_check_failed, put_if_ne
 
 OPEN_ALERT_TTL_S = 30 * 86400  # an open PagerDuty alert nobody resolved is forgotten after 30 days
 BUDGET_TTL_S = 600
+# PagerDuty's Events API allows about 120 events per routing key over a rolling minute.
+BUDGET_WINDOW_S = 60
+BUDGET_BUCKET_S = 10
+BUDGET_BUCKETS = BUDGET_WINDOW_S // BUDGET_BUCKET_S + 1  # the current, partial one and six full ones
+BATCH_GET_ATTEMPTS = 3  # UnprocessedKeys (throttling) are asked for again, a bounded number of times
 ESCALATION_TTL_S = 7 * 86400
+
+
+class BudgetUnreadableError(RuntimeError):
+    """The rolling-minute budget could not be read: the trigger fails (and is retried) rather than guess."""
 
 
 class PagingState:
@@ -94,25 +104,62 @@ class PagingState:
         item = self._client.get_item(TableName=self._table, Key=_open_key(dedup_key)).get("Item")
         return item["sev"]["S"] if item and "sev" in item else None
 
-    def take_trigger(self, service: str, minute: datetime, budget: int) -> bool:
-        """One trigger of the routing key's budget for that minute; False when it is spent."""
-        try:
-            self._client.update_item(
-                TableName=self._table,
-                Key={"pk": {"S": f"pdbudget#{service}"}, "sk": {"S": minute.strftime("%Y-%m-%dT%H:%M")}},
-                UpdateExpression="ADD used :one SET expiration = :e",
-                ConditionExpression="attribute_not_exists(used) OR used < :budget",
-                ExpressionAttributeValues={
-                    ":one": {"N": "1"},
-                    ":budget": {"N": str(budget)},
-                    ":e": {"N": str(int(time.time()) + BUDGET_TTL_S)},
-                },
+    def spend_event(self, budget_key: str, event_id: str, now: datetime, limit: int | None) -> bool:
+        """Count one Events API event of a routing key in PagerDuty's rolling minute, shared by every
+        invocation. With `limit` (a trigger) it is counted, and True, only while fewer than `limit`
+        events were counted in the last 60 s; without (a resolve, the storm alert) it always is.
+        The same `event_id` counts once: a retried invocation does not spend the budget again.
+
+        The minute is kept as 10-second buckets, each a set of event ids; a trigger reads the bucket it
+        falls in and the six before (one BatchGetItem: at least the last 60 s, at most 70 s), then adds
+        itself to its bucket on condition that the bucket still has room (one UpdateItem). Counting up
+        to 70 s errs on the safe side: no rolling 60 s ever holds more than `limit` triggers."""
+        current = int(now.timestamp()) // BUDGET_BUCKET_S
+        room: int | None = None
+        if limit is not None:
+            counted = self._budget_buckets(budget_key, current)
+            if any(event_id in ids for ids in counted.values()):
+                return True  # already counted: a retry of the same event
+            room = limit - sum(len(ids) for bucket, ids in counted.items() if bucket != current)
+            if room - len(counted.get(current, ())) <= 0:
+                return False
+        update: dict[str, Any] = {
+            "TableName": self._table,
+            "Key": _budget_key(budget_key, current),
+            "UpdateExpression": "ADD ids :id SET expiration = :e",
+            "ExpressionAttributeValues": {
+                ":id": {"SS": [event_id]},
+                ":e": {"N": str(int(time.time()) + BUDGET_TTL_S)},
+            },
+        }
+        if room is not None:
+            update["ConditionExpression"] = (
+                "attribute_not_exists(ids) OR size(ids) < :room OR contains(ids, :one)"
             )
+            update["ExpressionAttributeValues"] |= {":room": {"N": str(room)}, ":one": {"S": event_id}}
+        try:
+            self._client.update_item(**update)
         except ClientError as error:
             if conditional_check_failed(error):
-                return False
+                return False  # others filled the bucket since it was read
             raise
         return True
+
+    def _budget_buckets(self, budget_key: str, current: int) -> dict[int, set[str]]:
+        """The event ids of the bucket `current` and the BUDGET_BUCKETS - 1 before it."""
+        first = current - BUDGET_BUCKETS + 1
+        pending = [_budget_key(budget_key, bucket) for bucket in range(first, current + 1)]
+        found: dict[int, set[str]] = {}
+        for _ in range(BATCH_GET_ATTEMPTS):
+            response = self._client.batch_get_item(
+                RequestItems={self._table: {"Keys": pending, "ConsistentRead": True}}
+            )
+            for item in response.get("Responses", {}).get(self._table, []):
+                found[int(item["sk"]["S"])] = set(item.get("ids", {}).get("SS", []))
+            pending = response.get("UnprocessedKeys", {}).get(self._table, {}).get("Keys", [])
+            if not pending:
+                return found
+        raise BudgetUnreadableError(f"the trigger budget of {budget_key} could not be read (throttled)")
 
     def claim_escalation(self, incident_id: str, level: int, at: datetime) -> bool:
         """True once per (incident, level): the claim is what makes an escalation happen only once."""
@@ -145,6 +192,10 @@ class PagingState:
 
 def _open_key(dedup_key: str) -> dict[str, Any]:
     return {"pk": {"S": f"pdalert#{dedup_key}"}, "sk": {"S": "members"}}
+
+
+def _budget_key(budget_key: str, bucket: int) -> dict[str, Any]:
+    return {"pk": {"S": f"pdbudget#{budget_key}"}, "sk": {"S": str(bucket)}}
 
 
 def _escalation_key(incident_id: str, level: int) -> dict[str, Any]:

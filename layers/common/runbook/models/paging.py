@@ -199,8 +199,9 @@ class PagerDutyConfig(_Strict):
         Field(
             ge=1,
             le=110,
-            description="Per routing key; PagerDuty takes about 120 events a minute: the rest is kept for "
-            "resolves and the storm alert.",
+            description="Events (triggers and resolves alike) per routing key in any rolling 60 s before "
+            "further triggers are folded into one storm alert; PagerDuty takes about 120: the rest is "
+            "headroom for resolves and the storm alert.",
         ),
     ] = 100
     ack: AckEscalation = AckEscalation()

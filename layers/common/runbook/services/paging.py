@@ -6,10 +6,13 @@ routed (services/routing.py) and sent to PagerDuty's Events API v2 as a trigger 
   (retrying would not help) and counted.
 - Nobody is paged twice: each delivery is processed once (idempotency keyed by its message id), and a
   PagerDuty alert stays open while any of its member alerts fires (a group resolves with its last one).
-- Storms stay under PagerDuty's rate: triggers beyond `triggers_per_minute` per routing key are
-  folded into one storm alert for that service; resolves are never held back.
+- Storms stay under PagerDuty's rate (about 120 events per routing key over a rolling minute): every
+  event is counted per routing key over a sliding 60 s shared by all invocations; a trigger beyond
+  `triggers_per_minute` there is folded into one storm alert for that service; resolves are counted
+  and never held back; a retried invocation does not count its events twice.
 """
 
+import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -151,16 +154,13 @@ def _trigger(alert: Alert, decision: PageDecision, deps: PagingDependencies, dea
         return "joined"  # the group's PagerDuty alert is open: another member's trigger was sent
     # Otherwise send, even when another member is in flight: PagerDuty merges triggers by dedup key, so
     # the worst case is one extra event, never a second page and never a silent member.
-    minute = deps.now().replace(second=0, microsecond=0)
-    if not state.take_trigger(decision.service, minute, deps.pagerduty.triggers_per_minute):
+    routing_key = _routing_key(decision.service, deps)
+    limit = deps.pagerduty.triggers_per_minute
+    if not _spend(routing_key, alert, decision.dedup_key, "trigger", deps, limit=limit):
         state.remove_member(decision.dedup_key, decision.member)
         return _fold_into_storm(alert, decision, deps, deadline)
     _send_trigger(
-        pagerduty_event(alert, decision, _routing_key(decision.service, deps), "trigger"),
-        decision.dedup_key,
-        decision,
-        deps,
-        deadline,
+        pagerduty_event(alert, decision, routing_key, "trigger"), decision.dedup_key, decision, deps, deadline
     )
     return "triggered"
 
@@ -172,8 +172,9 @@ def _fold_into_storm(alert: Alert, decision: PageDecision, deps: PagingDependenc
     before, opened = deps.state.add_member(storm, decision.member, service=decision.service, sev=decision.sev)
     if opened and before - {decision.member}:
         return "folded"
-    event = storm_event(alert, decision, storm, _routing_key(decision.service, deps))
-    _send_trigger(event, storm, decision, deps, deadline)
+    routing_key = _routing_key(decision.service, deps)
+    _spend(routing_key, alert, storm, "trigger", deps, limit=None)  # the headroom above the budget
+    _send_trigger(storm_event(alert, decision, storm, routing_key), storm, decision, deps, deadline)
     return "storm_triggered"
 
 
@@ -200,6 +201,7 @@ def _resolve(alert: Alert, decision: PageDecision, deps: PagingDependencies, dea
     if still_open:
         return "kept_open"  # other members of its group (or storm) still fire
     routing_key = _routing_key(decision.service, deps)
+    _spend(routing_key, alert, target, "resolve", deps, limit=None)  # counted, never held back
     try:
         deps.events.send(pagerduty_event(alert, decision, routing_key, "resolve", dedup=target), deadline)
     except Exception:
@@ -209,6 +211,17 @@ def _resolve(alert: Alert, decision: PageDecision, deps: PagingDependencies, dea
         raise
     state.mark_closed(target)
     return "resolved"
+
+
+def _spend(
+    routing_key: str, alert: Alert, target: str, action: str, deps: PagingDependencies, limit: int | None
+) -> bool:
+    """Count the event in its routing key's rolling minute (PagerDuty's rate limit is per routing key,
+    whichever service names it). The id is the event's own, so that a retry counts it once."""
+    budget_key = hashlib.sha256(routing_key.encode()).hexdigest()[:16]  # never the key itself
+    event = f"{action}|{target}|{alert.key}|{alert.observed_at.isoformat()}"
+    event_id = hashlib.sha256(event.encode()).hexdigest()[:24]
+    return deps.state.spend_event(budget_key, event_id, deps.now(), limit)
 
 
 def _routing_key(service: str, deps: PagingDependencies) -> str:
