@@ -165,9 +165,10 @@ def test_the_events_rate_limit_is_a_rolling_minute_over_every_action(pagerduty, 
     pagerduty.events_rate_limit = 2
     resolve = {"routing_key": ROUTING_KEY, "event_action": "resolve", "dedup_key": "health-probe/api"}
 
-    def post(body: dict[str, object], at: float) -> int:
+    def post(body: Any, at: float) -> int:
         now[0] = at
-        return http.post(pagerduty.events_url, json=body).status_code
+        status: int = http.post(pagerduty.events_url, json=body).status_code
+        return status
 
     assert post(event(), 1_000_030.0) == 202
     assert post(resolve, 1_000_040.0) == 202
