@@ -4,6 +4,7 @@ A packaging mistake (a dependency missing from the CommonLayer, a wrong handler 
 that is not shipped, native wheels for the wrong architecture) fails here, not after deploying.
 """
 
+import base64
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -245,6 +246,35 @@ def test_an_alert_on_the_topic_pages_through_the_built_function(
     again = run_event(built_template, event, local_aws, closed_url, extra).raise_for_error()
     assert again == summary
     assert len(pagerduty.events) == 1
+
+
+def test_unreadable_bodies_sqs_refuses_are_kept_and_the_rest_of_the_batch_pages(
+    built_template: Path, local_aws: LocalAws, closed_url: str, pagerduty: PagerDutyStandin, tmp_path: Path
+) -> None:
+    """As Lambda hands it over: the event's JSON escapes decode to U+0000 and to a lone surrogate, which
+    SQS refuses (the moto server here refuses them too). Both are kept, as base64; the alert after them
+    in the batch still pages."""
+    extra = pagerduty_env(local_aws, pagerduty)
+    sample = json.loads((ROOT / "events/pagerduty_escalation/sns-runbook-alert.json").read_text())
+    [record] = sample["Records"]
+    texts = ["NUL \x00 in it", "half a pair \ud83d"]
+    bad = [
+        {**record, "Sns": {**record["Sns"], "MessageId": f"bad-{n}", "Message": t}}
+        for n, t in enumerate(texts)
+    ]
+    event = tmp_path / "pagerduty_escalation" / "unreadable.json"  # its folder names the function
+    event.parent.mkdir()
+    event.write_text(json.dumps({"Records": [*bad, record]}))  # JSON escapes: \u0000, \ud83d
+    summary = run_event(built_template, event, local_aws, closed_url, extra).raise_for_error()
+    assert summary["rejected"] == 2
+    assert summary["outcomes"] == {"triggered": 1}
+    kept = local_aws.sqs.receive_message(
+        QueueUrl=local_aws.dead_letter_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+    )["Messages"]
+    assert sorted(
+        base64.b64decode(m["Body"]).decode("utf-8", errors="surrogatepass") for m in kept
+    ) == sorted(texts)
+    assert {m["MessageAttributes"]["encoding"]["StringValue"] for m in kept} == {"base64"}
 
 
 def test_heartbeat_is_recorded_against_the_shipped_config(

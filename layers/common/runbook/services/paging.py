@@ -28,15 +28,12 @@ from runbook.models.alert import Alert
 from runbook.models.config import RunbookConfig
 from runbook.models.paging import PagerDutyConfig
 from runbook.services.page_events import pagerduty_event, storm_event
+from runbook.services.rejections import DeadLetterKeeper, keep_rejected, raise_if_lost
 from runbook.services.routing import PageDecision, decide, dedup_key
 
 
 class EventsSender(Protocol):
     def send(self, event: Any, deadline: float) -> Any: ...
-
-
-class DeadLetterKeeper(Protocol):
-    def keep(self, body: str, reason: str) -> None: ...
 
 
 class PagingReporter(Protocol):
@@ -86,9 +83,10 @@ def handle_alert_event(event: Any, deps: PagingDependencies, budget_s: float) ->
     summary = PagingSummary()
     failures: list[str] = []
     process = deps.once(lambda delivery: _page_delivery(delivery, deps, deadline))
+    lost = 0
     for item in read_event(event):
         if isinstance(item, Rejected):
-            _keep_rejected(item, deps)
+            lost += not keep_rejected(item, deps.dead_letters, deps.reporter)
             summary.rejected += 1
             continue
         summary.deliveries += 1
@@ -102,15 +100,8 @@ def handle_alert_event(event: Any, deps: PagingDependencies, budget_s: float) ->
             summary.outcomes[outcome] = summary.outcomes.get(outcome, 0) + count
     if failures:
         raise PagingFailedError("; ".join(failures))
+    raise_if_lost(lost)
     return summary
-
-
-def _keep_rejected(item: Rejected, deps: PagingDependencies) -> None:
-    kept = False
-    if item.body is not None:
-        deps.dead_letters.keep(item.body, item.reason)
-        kept = True
-    deps.reporter.rejected(item.reason, kept)
 
 
 def _page_delivery(delivery: Delivery, deps: PagingDependencies, deadline: float) -> dict[str, Any]:

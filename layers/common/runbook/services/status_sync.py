@@ -30,6 +30,7 @@ from runbook.models.secrets import SecretRef
 from runbook.models.status_config import StatuspageConfig
 from runbook.models.status_state import OpenAlert, OwnedIncident
 from runbook.models.statuspage_api import IncidentChange, IncidentDraft, SpIncident, SpIncidentUpdate
+from runbook.services.rejections import DeadLetterKeeper, keep_rejected, raise_if_lost
 from runbook.services.status_plan import OWNER_METADATA, Observed, Plan, desired_state, plan
 from runbook.text import human_duration
 
@@ -54,10 +55,6 @@ class StatusReporter(Protocol):
     def notice(self, text: str) -> None: ...
 
     def rejected(self, reason: str, kept: bool) -> None: ...
-
-
-class DeadLetterKeeper(Protocol):
-    def keep(self, body: str, reason: str) -> None: ...
 
 
 @dataclass
@@ -93,12 +90,11 @@ def handle_status_event(event: Any, deps: StatusDependencies, budget_s: float) -
     deadline = time.monotonic() + budget_s
     summary = StatusSummary()
     scheduled = is_schedule(event)
+    lost = 0
     if not scheduled:
         for item in read_event(event):
             if isinstance(item, Rejected):
-                if item.body is not None:
-                    deps.dead_letters.keep(item.body, item.reason)
-                deps.reporter.rejected(item.reason, item.body is not None)
+                lost += not keep_rejected(item, deps.dead_letters, deps.reporter)
                 summary.rejected += 1
                 continue
             for alert in item.alerts:
@@ -108,6 +104,7 @@ def handle_status_event(event: Any, deps: StatusDependencies, budget_s: float) -
                     summary.stale += 1
     summary = _sync(deps, deadline, summary, remind=scheduled)
     telemetry.record_status_sync(summary.reminded)
+    raise_if_lost(lost)
     return summary
 
 
