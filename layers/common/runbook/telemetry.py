@@ -102,7 +102,8 @@ class LambdaPagingReporter:
                 "status": alert.status,
                 "severity": alert.severity,
                 "sev": decision.sev,
-                "service": decision.service,
+                # Not `service`: that key is Powertools' own (the function's service name).
+                "pagerduty_service": decision.service,
                 "dedup_key": decision.dedup_key,
                 "group": decision.group,
                 "outcome": outcome,

@@ -1,6 +1,13 @@
 """Once per delivery: Powertools Idempotency on the state table, keyed by the delivery's id (the SNS
-message id), so that a message SNS delivers twice never pages twice."""
+message id), so that a message SNS delivers twice never pages twice.
 
+The record also holds a digest of what the delivery said (its alerts). A different message that
+reuses an id (a producer's bug, a hand-made redrive) is not answered with the first one's result,
+which would drop it: the mismatch is logged and the message is processed once under its id and digest.
+"""
+
+import hashlib
+import json
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -9,14 +16,19 @@ from aws_lambda_powertools.utilities.idempotency import (
     IdempotencyConfig,
     idempotent_function,
 )
+from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyValidationError
 
 from runbook.adapters.intake import Delivery
+from runbook.observability import logger
 
 RECORD_TTL_S = 24 * 3600  # SNS redelivers within minutes; a day covers a redrive from the DLQ too
 
 
 IDEMPOTENCY_CONFIG = IdempotencyConfig(
-    event_key_jmespath="delivery_id", expires_after_seconds=RECORD_TTL_S, raise_on_no_idempotency_key=True
+    event_key_jmespath="delivery_id",
+    payload_validation_jmespath="digest",
+    expires_after_seconds=RECORD_TTL_S,
+    raise_on_no_idempotency_key=True,
 )
 
 
@@ -50,6 +62,26 @@ def once_per_delivery(
                 once
             ),
         )
-        return lambda delivery: guarded(key={"delivery_id": delivery.delivery_id}, delivery=delivery)
+
+        def once_per_message(delivery: Delivery) -> dict[str, Any]:
+            digest = _digest(delivery)
+            try:
+                return guarded(key={"delivery_id": delivery.delivery_id, "digest": digest}, delivery=delivery)
+            except IdempotencyValidationError:
+                logger.warning(
+                    "delivery id reused by a different message: processed as a message of its own",
+                    extra={"delivery_id": delivery.delivery_id, "digest": digest},
+                )
+            own_id = f"{delivery.delivery_id}#{digest}"
+            return guarded(key={"delivery_id": own_id, "digest": digest}, delivery=delivery)
+
+        return once_per_message
 
     return wrap
+
+
+def _digest(delivery: Delivery) -> str:
+    """The same for a redelivery of one message, different for another message."""
+    alerts = [alert.model_dump(mode="json") for alert in delivery.alerts]
+    text = json.dumps([delivery.format, alerts], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8", errors="surrogatepass")).hexdigest()[:32]
