@@ -19,6 +19,7 @@ from localrun.cfn_yaml import load_template
 from runbook.config_file import load_config
 from sandbox.build import run_sam
 from tests.e2e.conftest import OTHER_ARCHITECTURE, REGION, ROOT, LocalAws, sam_build
+from tests.support.alarms import assert_alarm_watches_what_was_emitted
 from tests.support.clock_shift import child_env
 from tests.support.pagerduty_standin import PagerDutyStandin
 from tests.support.slack_receiver import SlackReceiver
@@ -195,12 +196,9 @@ def test_scheduled_run_probes_publishes_the_transition_and_keeps_state(
     assert json.loads(down["state"]["S"])["status"] == "down"
     assert local_aws.item("check#local-ok", "state") is not None
 
-    # The template's ProbeHeartbeatAlarm watches exactly this metric: name, namespace, dimension.
-    (probe_run,) = [r for r in emf_metrics(result.logs) if "ProbeRun" in r]
-    (directive,) = probe_run["_aws"]["CloudWatchMetrics"]
-    assert directive["Namespace"] == "RunbookAutomation"
-    assert probe_run["service"] == "runbook-automation"
-    assert ["service"] in directive["Dimensions"]
+    # The template's ProbeHeartbeatAlarm watches exactly this metric: name, namespace, dimensions.
+    assert [r for r in emf_metrics(result.logs) if "ProbeRun" in r]
+    assert_alarm_watches_what_was_emitted("ProbeHeartbeatAlarm", emf_metrics(result.logs))
 
 
 def test_quota_check_reads_the_quota_and_publishes_its_level(
@@ -227,6 +225,7 @@ def test_quota_check_reads_the_quota_and_publishes_its_level(
     (usage,) = [r for r in emf_metrics(result.logs) if "QuotaUsagePercent" in r]
     assert (usage["integration"], usage["QuotaUsagePercent"]) == ("local-quota", [98.0])
     assert [r for r in emf_metrics(result.logs) if "QuotaCheckRun" in r]
+    assert_alarm_watches_what_was_emitted("QuotaCheckHeartbeatAlarm", emf_metrics(result.logs))
 
 
 def test_an_alert_on_the_topic_pages_through_the_built_function(
@@ -275,6 +274,23 @@ def test_unreadable_bodies_sqs_refuses_are_kept_and_the_rest_of_the_batch_pages(
         base64.b64decode(m["Body"]).decode("utf-8", errors="surrogatepass") for m in kept
     ) == sorted(texts)
     assert {m["MessageAttributes"]["encoding"]["StringValue"] for m in kept} == {"base64"}
+
+
+def test_a_page_pagerduty_does_not_take_fails_the_built_function_and_is_counted_for_its_alarm(
+    built_template: Path, local_aws: LocalAws, closed_url: str, pagerduty: PagerDutyStandin
+) -> None:
+    """PagerDuty answers 503 to every attempt: the built function fails (so Lambda retries it, and its
+    Errors alarm counts it) and emits the metric PageFailuresAlarm watches, with the namespace and
+    dimensions the template's Globals give the function."""
+    extra = pagerduty_env(local_aws, pagerduty)
+    pagerduty.fail_next("/v2/enqueue", 503, times=100)
+    event = ROOT / "events/pagerduty_escalation/sns-runbook-alert.json"
+    result = run_event(built_template, event, local_aws, closed_url, extra)
+    assert not result.ok
+    assert (result.error or {}).get("errorType") == "PagingFailedError"
+    assert pagerduty.events == []
+    assert [r for r in emf_metrics(result.logs) if "PageFailures" in r]
+    assert_alarm_watches_what_was_emitted("PageFailuresAlarm", emf_metrics(result.logs))
 
 
 def test_heartbeat_is_recorded_against_the_shipped_config(

@@ -8,10 +8,12 @@ from typing import Any
 
 import pytest
 
+from localrun.cfn_yaml import load_template
 from runbook.services.routing import dedup_key
 from sandbox.runner import SandboxOptions, SandboxRun, run_sandbox
 from sandbox.scenario import DEFAULT_TICK_SECONDS, start_scenario, write_config
 from sandbox.timeline import Entry
+from tests.e2e.conftest import ROOT
 from tests.support.clock_shift import child_env
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
@@ -147,3 +149,27 @@ def test_the_quota_check_ran_on_its_schedule_and_every_tick_probed(sandbox_run: 
     quota = [e.tick for e in invoked if e.who == "QuotaCheckFunction"]
     assert probes == list(range(1, ticks + 1))
     assert quota == [t for t in range(1, ticks + 1) if (t - 1) % 5 == 0]
+
+
+def test_the_setup_shows_where_the_alarms_second_path_leads(sandbox_run: SandboxRun) -> None:
+    """No function reads the WatchdogTopic and the sandbox evaluates no alarm: it says so, and that with
+    the template's defaults the second path is not subscribed to anything."""
+    setup = {(e.who, e.text) for e in sandbox_run.timeline.of("setup")}
+    assert (
+        "subscription",
+        "WatchdogTopic -> https (WatchdogPagerDutyUrl): not subscribed with these parameters",
+    ) in setup
+    assert (
+        "subscription",
+        "WatchdogTopic -> email (WatchdogEmail): not subscribed with these parameters",
+    ) in setup
+    assert not [
+        text
+        for who, text in setup
+        if who == "subscription" and text.startswith("WatchdogTopic -> ") and "Function" in text
+    ]
+    resources = load_template(ROOT / "template.yaml")["Resources"]
+    count = sum(r["Type"] == "AWS::CloudWatch::Alarm" for r in resources.values())
+    (alarms,) = [text for who, text in setup if "CloudWatch alarms are not evaluated" in text]
+    assert alarms.startswith(f"{count} CloudWatch alarms")
+    assert f"AlertsTopic ({count}), WatchdogTopic ({count})" in alarms  # every alarm notifies both

@@ -8,7 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from runbook.observability import logger
+from runbook.services.paging import PagingFailedError
 from tests.integration.test_health_probe_handler import emf, stdout_records
+from tests.support.alarms import assert_alarm_watches_what_was_emitted
 from tests.support.lambda_runtime import FakeLambdaContext, load_event, load_handler_module, reset_cold_start
 from tests.support.pagerduty_standin import PagerDutyStandin
 
@@ -92,3 +94,18 @@ def test_an_unreadable_message_is_kept_logged_and_counted_without_failing(
     assert emf(records, "AlertsRejected")
     kept = aws.sqs.receive_message(QueueUrl=dlq)["Messages"]
     assert [m["Body"] for m in kept] == ['{"hello": "world"}']
+
+
+def test_a_page_pagerduty_does_not_take_is_counted_where_the_page_failures_alarm_looks(
+    handler, pagerduty, capfd
+):
+    """PagerDuty answers 503 to every attempt: the invocation fails (Lambda retries it) and the failure is
+    counted in the metric the template's PageFailuresAlarm watches: namespace, name and dimensions."""
+    pagerduty.fail_next("/v2/enqueue", 503, times=100)
+    with pytest.raises(PagingFailedError):
+        handler(load_event("pagerduty_escalation/sns-runbook-alert.json"), FakeLambdaContext())
+    assert pagerduty.events == []
+    records = stdout_records(capfd)
+    assert emf(records, "PageFailures")
+    assert_alarm_watches_what_was_emitted("PageFailuresAlarm", records)
+    assert ROUTING_KEY not in json.dumps(records)

@@ -88,9 +88,10 @@ def test_what_the_alert_model_publishes_meets_the_templates_policy(
 
 def test_the_template_wiring(statuspage_policy: dict[str, Any]) -> None:
     wiring = read_wiring(ROOT / "template.yaml")
-    assert wiring.topics == ["AlertsTopic"]
+    assert wiring.topics == ["AlertsTopic", "WatchdogTopic"]
     subscribed = {s.function: s.filter_policy for s in wiring.subscribers("AlertsTopic")}
     assert subscribed == {"PagerDutyEscalationFunction": None, "StatuspageUpdateFunction": statuspage_policy}
+    assert wiring.subscribers("WatchdogTopic") == []  # the alarms' second path runs none of the functions
     every = {(s.function, s.name): s.every_ticks for s in wiring.schedules}
     assert every == {
         ("HealthProbeFunction", "Schedule"): 1,
@@ -208,3 +209,23 @@ def test_describe_and_keys(statuspage_policy: dict[str, Any]) -> None:
     )
     assert describe(None) == "every message"
     assert keys_of(statuspage_policy) == {"sev", "status", "change"}
+
+
+def test_the_alarms_second_path_is_shown_with_the_parameters_it_was_read_with() -> None:
+    """The sandbox shows where the WatchdogTopic leads (it delivers nothing there) and that the alarms
+    are not evaluated; the endpoint's value is not shown (the PagerDuty URL holds an integration key)."""
+    url = "https://events.pagerduty.com/integration/0123abcd/enqueue"
+    default = read_wiring(ROOT / "template.yaml")
+    assert [(e.topic, e.protocol, e.created) for e in default.endpoints] == [
+        ("WatchdogTopic", "https", False),
+        ("WatchdogTopic", "email", False),
+    ]
+    assert all("not subscribed" in e.describe() for e in default.endpoints)
+    alarms = default.alarms_line()
+    assert alarms is not None
+    assert "not evaluated" in alarms
+    assert f"WatchdogTopic ({len(default.alarm_topics)})" in alarms
+    wired = read_wiring(ROOT / "template.yaml", {"WatchdogPagerDutyUrl": url})
+    (pagerduty,) = [e for e in wired.endpoints if e.created]
+    assert pagerduty.endpoint_parameter == "WatchdogPagerDutyUrl"
+    assert url not in pagerduty.describe()

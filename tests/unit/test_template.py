@@ -2,14 +2,18 @@
 
 import ast
 import os
+import re
+import shlex
 import shutil
 import subprocess
+import tomllib
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from localrun.cfn_yaml import load_template
+from localrun.intrinsics import Resolver
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = load_template(ROOT / "template.yaml")
@@ -192,7 +196,8 @@ def test_heartbeat_alarms_watch_what_the_checkers_emit(alarm_id: str, metric: st
     assert f'name="{metric}"' in telemetry
     assert alarm["Dimensions"] == [{"Name": "service", "Value": GLOBAL_ENV["POWERTOOLS_SERVICE_NAME"]}]
     assert alarm["TreatMissingData"] == "breaching"  # a prober that stopped sends nothing
-    assert alarm["AlarmActions"] == alarm["OKActions"] == [{"Ref": "AlertsTopic"}]
+    assert {"Ref": "AlertsTopic"} in alarm["AlarmActions"]  # it pages through the usual path too
+    assert alarm["AlarmActions"] == alarm["OKActions"]
 
 
 def test_heartbeat_publishers_may_only_send_heartbeats() -> None:
@@ -213,6 +218,8 @@ def test_outputs() -> None:
         "PagerDutyEscalationFunctionName",
         "StatuspageUpdateFunctionName",
         "HeartbeatPublisherPolicyArn",
+        "WatchdogTopicArn",
+        "WatchdogPath",
     } <= set(TEMPLATE["Outputs"])
 
 
@@ -274,3 +281,235 @@ def test_only_what_can_change_the_page_invokes_the_statuspage_function() -> None
     assert props["ReservedConcurrentExecutions"] == 1
     assert GLOBAL_ENV["STATUSPAGE_API_URL"] == {"Ref": "StatuspageApiUrl"}
     assert TEMPLATE["Parameters"]["StatuspageApiUrl"]["Default"] == "https://api.statuspage.io/v1"
+
+
+# ---------------------------------------------------------------- the alarms' second path
+ALARMS = {k: v["Properties"] for k, v in RESOURCES.items() if v["Type"] == "AWS::CloudWatch::Alarm"}
+# The alarms issue 10 names: they used to notify only the AlertsTopic, read by PagerDutyEscalationFunction.
+PROBERS_OWN_ALARMS = ["ProbeHeartbeatAlarm", "QuotaCheckHeartbeatAlarm", "DeadLetterQueueAlarm"]
+PAGERDUTY_CLOUDWATCH_URL = "https://events.pagerduty.com/integration/0123456789abcdef0123456789abcdef/enqueue"
+
+
+def _topics_the_project_reads() -> set[str]:
+    """Topics a function of the stack subscribes to, or that deliver to a queue or function of it."""
+    read = {
+        event["Properties"]["Topic"]["Ref"]
+        for function in FUNCTIONS.values()
+        for event in function["Properties"].get("Events", {}).values()
+        if event["Type"] == "SNS"
+    }
+    for resource in RESOURCES.values():
+        if resource["Type"] == "AWS::SNS::Subscription":
+            endpoint = resource["Properties"]["Endpoint"]
+            refers_to = endpoint.get("Ref") or endpoint.get("Fn::GetAtt", [None])[0]
+            if refers_to in RESOURCES:
+                read.add(resource["Properties"]["TopicArn"]["Ref"])
+    return read
+
+
+def _second_path_topics(alarm: dict[str, Any]) -> list[str]:
+    topics = [a["Ref"] for a in alarm["AlarmActions"] if RESOURCES[a["Ref"]]["Type"] == "AWS::SNS::Topic"]
+    return [t for t in topics if t not in _topics_the_project_reads()]
+
+
+def _subscriptions(overrides: dict[str, str]) -> list[tuple[str, str, str]]:
+    """(topic, protocol, endpoint) of the stack's SNS subscriptions deployed with these parameters."""
+    resolver = Resolver(TEMPLATE, overrides)
+    created = []
+    for resource in RESOURCES.values():
+        if resource["Type"] != "AWS::SNS::Subscription":
+            continue
+        if "Condition" in resource and not resolver.condition(resource["Condition"]):
+            continue
+        props = resource["Properties"]
+        created.append(
+            (
+                props["TopicArn"]["Ref"],
+                resolver.resolve(props["Protocol"]),
+                resolver.resolve(props["Endpoint"]),
+            )
+        )
+    return sorted(created)
+
+
+def _allowed(parameter: str, value: str) -> bool:
+    """What CloudFormation checks of a parameter value before it deploys anything."""
+    spec = TEMPLATE["Parameters"][parameter]
+    if "AllowedValues" in spec and value not in [str(v) for v in spec["AllowedValues"]]:
+        return False
+    return "AllowedPattern" not in spec or re.fullmatch(spec["AllowedPattern"], value) is not None
+
+
+def test_the_probers_own_alarms_are_the_ones_the_issue_names() -> None:
+    assert set(PROBERS_OWN_ALARMS) <= set(ALARMS)
+
+
+@pytest.mark.parametrize("alarm_id", sorted(ALARMS))
+def test_every_alarm_also_notifies_a_topic_no_function_of_the_project_reads(alarm_id: str) -> None:
+    alarm = ALARMS[alarm_id]
+    assert _second_path_topics(alarm) == ["WatchdogTopic"], alarm["AlarmActions"]
+    assert {"Ref": "AlertsTopic"} in alarm["AlarmActions"]  # and through the usual path when it works
+    assert alarm["OKActions"] == alarm["AlarmActions"]  # the page that opened is resolved on both
+
+
+def test_no_function_may_publish_to_the_second_path_or_use_its_key() -> None:
+    for logical_id, function in FUNCTIONS.items():
+        for statement in _statements(function):
+            resources = _as_list(statement["Resource"])
+            assert {"Ref": "WatchdogTopic"} not in resources, logical_id
+            assert {"Fn::GetAtt": ["WatchdogTopicKey", "Arn"]} not in resources, logical_id
+
+
+def test_the_second_path_is_encrypted_with_a_key_only_cloudwatch_alarms_may_use() -> None:
+    topic = RESOURCES["WatchdogTopic"]["Properties"]
+    # Its own key: a change to the AlertsTopic's key cannot silence both paths.
+    assert topic["KmsMasterKeyId"] == {"Ref": "WatchdogTopicKey"}
+    key = RESOURCES["WatchdogTopicKey"]["Properties"]
+    assert key["EnableKeyRotation"] is True
+    services = [
+        s["Principal"]["Service"] for s in key["KeyPolicy"]["Statement"] if "Service" in s["Principal"]
+    ]
+    assert services == ["cloudwatch.amazonaws.com"]
+    (policy,) = [
+        r["Properties"]
+        for r in RESOURCES.values()
+        if r["Type"] == "AWS::SNS::TopicPolicy" and r["Properties"]["Topics"] == [{"Ref": "WatchdogTopic"}]
+    ]
+    statements = {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
+    publish = statements["CloudWatchAlarmsOfThisAccount"]
+    assert (publish["Effect"], publish["Principal"], publish["Action"]) == (
+        "Allow",
+        {"Service": "cloudwatch.amazonaws.com"},
+        "sns:Publish",
+    )
+    assert publish["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    assert [s["Sid"] for s in statements.values() if s["Effect"] == "Allow"] == [
+        "CloudWatchAlarmsOfThisAccount"
+    ]
+    assert statements["TlsOnly"]["Effect"] == "Deny"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({}, []),
+        (
+            {"WatchdogPagerDutyUrl": PAGERDUTY_CLOUDWATCH_URL},
+            [("WatchdogTopic", "https", PAGERDUTY_CLOUDWATCH_URL)],
+        ),
+        ({"WatchdogEmail": "oncall@example.com"}, [("WatchdogTopic", "email", "oncall@example.com")]),
+        (
+            {"WatchdogPagerDutyUrl": PAGERDUTY_CLOUDWATCH_URL, "WatchdogEmail": "oncall@example.com"},
+            [
+                ("WatchdogTopic", "email", "oncall@example.com"),
+                ("WatchdogTopic", "https", PAGERDUTY_CLOUDWATCH_URL),
+            ],
+        ),
+    ],
+    ids=["none", "pagerduty", "email", "both"],
+)
+def test_the_second_path_is_subscribed_to_the_endpoints_the_parameters_name(
+    overrides: dict[str, str], expected: list[tuple[str, str, str]]
+) -> None:
+    assert all(_allowed(name, value) for name, value in overrides.items())
+    subscriptions = [
+        s for s in _subscriptions(overrides) if s[0] in _second_path_topics(ALARMS["ProbeHeartbeatAlarm"])
+    ]
+    assert subscriptions == expected
+    path = Resolver(TEMPLATE, overrides).resolve(TEMPLATE["Outputs"]["WatchdogPath"]["Value"])
+    if expected:
+        assert not path.startswith("NONE"), path
+        assert ("PagerDuty" in path) is ("WatchdogPagerDutyUrl" in overrides)
+        assert PAGERDUTY_CLOUDWATCH_URL not in path  # it holds the integration key
+    else:
+        # A stack without a second path deploys (a dev stack), and says so where `sam deploy` prints it.
+        assert path.startswith("NONE: no second path"), path
+
+
+def test_the_pagerduty_url_holds_a_key_and_is_not_echoed() -> None:
+    assert TEMPLATE["Parameters"]["WatchdogPagerDutyUrl"]["NoEcho"] is True
+    outputs = str(TEMPLATE["Outputs"])
+    assert "${WatchdogPagerDutyUrl}" not in outputs
+    assert "'Ref': 'WatchdogPagerDutyUrl'" not in outputs
+
+
+@pytest.mark.parametrize(
+    ("parameter", "value", "allowed"),
+    [
+        ("WatchdogPagerDutyUrl", "", True),
+        ("WatchdogPagerDutyUrl", PAGERDUTY_CLOUDWATCH_URL, True),
+        ("WatchdogPagerDutyUrl", "https://events.eu.pagerduty.com/integration/0123abcd/enqueue", True),
+        ("WatchdogPagerDutyUrl", "http://events.pagerduty.com/integration/0123abcd/enqueue", False),
+        ("WatchdogPagerDutyUrl", "events.pagerduty.com/integration/0123abcd/enqueue", False),
+        ("WatchdogPagerDutyUrl", "REPLACE-ME-PagerDuty-CloudWatch-integration-URL", False),
+        ("WatchdogEmail", "", True),
+        ("WatchdogEmail", "oncall@example.com", True),
+        ("WatchdogEmail", "REPLACE-ME-team-address", False),
+        ("WatchdogEmail", "on call@example.com", False),
+    ],
+)
+def test_the_watchdog_parameters_refuse_what_is_no_endpoint(
+    parameter: str, value: str, allowed: bool
+) -> None:
+    assert _allowed(parameter, value) is allowed
+
+
+def _overrides(environment: str) -> dict[str, str]:
+    config = tomllib.loads((ROOT / "samconfig.toml").read_text())
+    text = config[environment]["deploy"]["parameters"]["parameter_overrides"]
+    return dict(item.split("=", 1) for item in shlex.split(text))
+
+
+def test_the_dev_stack_deploys_without_a_second_path() -> None:
+    overrides = _overrides("default")
+    assert all(_allowed(name, value) for name, value in overrides.items()), overrides
+    assert _subscriptions(overrides) == []
+
+
+@pytest.mark.parametrize(
+    ("environment", "parameter"), [("staging", "WatchdogEmail"), ("prod", "WatchdogPagerDutyUrl")]
+)
+def test_staging_and_prod_do_not_deploy_until_their_second_path_is_named(
+    environment: str, parameter: str
+) -> None:
+    overrides = _overrides(environment)
+    assert set(overrides) <= set(TEMPLATE["Parameters"])
+    # The placeholder fails the parameter's pattern: CloudFormation refuses the deploy, naming it.
+    assert not _allowed(parameter, overrides[parameter])
+    assert all(_allowed(name, value) for name, value in overrides.items() if name != parameter)
+
+
+@pytest.mark.parametrize("logical_id", sorted(FUNCTIONS))
+@pytest.mark.parametrize("metric", ["Errors", "Throttles"])
+def test_each_function_has_an_errors_and_a_throttles_alarm_on_the_second_path(
+    logical_id: str, metric: str
+) -> None:
+    (alarm,) = [
+        a
+        for a in ALARMS.values()
+        if (a["Namespace"], a["MetricName"]) == ("AWS/Lambda", metric)
+        and a["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": logical_id}}]
+    ]
+    assert (alarm["Statistic"], alarm["ComparisonOperator"], alarm["Threshold"]) == (
+        "Sum",
+        "GreaterThanThreshold",
+        0,
+    )
+    # No invocation is no data, not a failure; silence is what the heartbeat alarms are for.
+    assert alarm["TreatMissingData"] == "notBreaching"
+    # A single failed or throttled minute (Lambda retries it) does not page; a repeated one does.
+    assert 2 <= alarm["DatapointsToAlarm"] <= alarm["EvaluationPeriods"]
+    assert alarm["Period"] * alarm["EvaluationPeriods"] <= 600
+    assert _second_path_topics(alarm) == ["WatchdogTopic"]
+
+
+def test_page_failures_has_an_alarm_on_the_second_path() -> None:
+    (alarm,) = [a for a in ALARMS.values() if a["MetricName"] == "PageFailures"]
+    # Namespace and dimensions: checked against what the function emits (integration and e2e tests).
+    assert alarm["TreatMissingData"] == "notBreaching"  # the metric exists only when a page failed
+    assert (alarm["Statistic"], alarm["ComparisonOperator"], alarm["Threshold"]) == (
+        "Sum",
+        "GreaterThanThreshold",
+        0,
+    )
+    assert _second_path_topics(alarm) == ["WatchdogTopic"]

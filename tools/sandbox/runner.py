@@ -154,6 +154,11 @@ def _setup_lines(
             f"{subscription.topic} -> {subscription.function}: "
             f"{filter_policy.describe(subscription.filter_policy)}",
         )
+    for endpoint in wiring.endpoints:
+        add("setup", "subscription", endpoint.describe())
+    alarms = wiring.alarms_line()
+    if alarms is not None:
+        add("setup", "not driven", alarms)
     for note in wiring.not_driven:
         add("setup", "not driven", note)
     for note in [*options.notes, *credential_notes]:

@@ -1,5 +1,7 @@
 """What the template wires together, read from it: each function's schedules, its SNS subscriptions (with
-their filter policies), how Lambda retries its asynchronous invocations and how many may run at once.
+their filter policies), how Lambda retries its asynchronous invocations and how many may run at once;
+also what the sandbox does not drive but shows: subscriptions of endpoints outside the stack (created or
+not under the template's conditions) and which topics the CloudWatch alarms notify.
 
 A tick of the sandbox stands for one minute of schedules: `rate(1 minute)` fires on every tick,
 `rate(5 minutes)` on ticks 1, 6, 11, ...; a `cron(...)` schedule fires on the first tick only.
@@ -48,6 +50,24 @@ class Subscription:
 
 
 @dataclass(frozen=True)
+class EndpointSubscription:
+    """An AWS::SNS::Subscription to something outside the stack (https, email): nothing is delivered
+    there by the sandbox. `created`: whether its Condition holds with the parameters read."""
+
+    name: str
+    topic: str
+    protocol: str
+    endpoint_parameter: str | None  # the parameter naming the endpoint (its value is not shown)
+    created: bool
+
+    def describe(self) -> str:
+        where = f"{self.protocol} ({self.endpoint_parameter})" if self.endpoint_parameter else self.protocol
+        if self.created:
+            return f"{self.topic} -> {where}: subscribed on a deployed stack; nothing is delivered there"
+        return f"{self.topic} -> {where}: not subscribed with these parameters"
+
+
+@dataclass(frozen=True)
 class FunctionWiring:
     logical_id: str
     max_retries: int = DEFAULT_ASYNC_RETRIES
@@ -61,9 +81,24 @@ class Wiring:
     subscriptions: list[Subscription] = field(default_factory=list)
     topics: list[str] = field(default_factory=list)
     not_driven: list[str] = field(default_factory=list)  # events the sandbox does not produce
+    endpoints: list[EndpointSubscription] = field(default_factory=list)
+    alarm_topics: dict[str, list[str]] = field(default_factory=dict)  # alarm -> topics it notifies
 
     def subscribers(self, topic: str) -> list[Subscription]:
         return [s for s in self.subscriptions if s.topic == topic]
+
+    def alarms_line(self) -> str | None:
+        """How many alarms notify each topic; the sandbox does not evaluate them."""
+        if not self.alarm_topics:
+            return None
+        counts = {
+            topic: sum(topic in topics for topics in self.alarm_topics.values()) for topic in self.topics
+        }
+        notified = ", ".join(f"{topic} ({n})" for topic, n in counts.items() if n)
+        return (
+            f"{len(self.alarm_topics)} CloudWatch alarms are not evaluated here; on a deployed stack they "
+            f"notify {notified or 'no topic of the template'}"
+        )
 
 
 def read_wiring(template_path: Path, parameter_overrides: dict[str, str] | None = None) -> Wiring:
@@ -88,7 +123,30 @@ def read_wiring(template_path: Path, parameter_overrides: dict[str, str] | None 
         )
         for event_name, event in (properties.get("Events") or {}).items():
             _read_event(wiring, logical_id, event_name, event, resolver)
+    for logical_id, resource in resources.items():
+        if resource.get("Type") == "AWS::SNS::Subscription":
+            _read_endpoint(wiring, logical_id, resource, resolver)
+        elif resource.get("Type") == "AWS::CloudWatch::Alarm":
+            properties = resource.get("Properties") or {}
+            actions = [*properties.get("AlarmActions", []), *properties.get("OKActions", [])]
+            wiring.alarm_topics[logical_id] = sorted(
+                {a["Ref"] for a in actions if isinstance(a, dict) and a.get("Ref") in wiring.topics}
+            )
     return wiring
+
+
+def _read_endpoint(wiring: Wiring, name: str, resource: dict[str, Any], resolver: Resolver) -> None:
+    properties = resource.get("Properties") or {}
+    topic = properties.get("TopicArn")
+    if not (isinstance(topic, dict) and topic.get("Ref") in wiring.topics):
+        wiring.not_driven.append(f"{name}: subscription to {topic!r}, not a topic of the template")
+        return
+    endpoint = properties.get("Endpoint")
+    parameter = endpoint.get("Ref") if isinstance(endpoint, dict) else None
+    condition = resource.get("Condition")
+    created = resolver.condition(condition) if isinstance(condition, str) else True
+    protocol = str(resolver.resolve(properties.get("Protocol")))
+    wiring.endpoints.append(EndpointSubscription(name, topic["Ref"], protocol, parameter, created))
 
 
 def _read_event(wiring: Wiring, function: str, name: str, event: dict[str, Any], resolver: Resolver) -> None:
