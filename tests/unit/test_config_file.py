@@ -109,7 +109,10 @@ def test_bad_names_and_duplicate_names():
         "checks:\n  - {name: a, kind: http, url: 'https://a.example.com/'}\n"
         "  - {name: a, kind: http, url: 'https://b.example.com/'}\n"
     )
-    assert "name 'a' is used twice" in twice[0]
+    assert twice == [
+        "line 3: checks[1] \"a\" (http): name: 'a' is used twice; check and integration names must be "
+        'unique: rename this one or checks[0] (checks[0] "a" (http) is on line 2)'
+    ]
 
 
 def test_invalid_defaults_are_reported_once_at_defaults():
@@ -176,4 +179,5 @@ def test_checks_and_integrations_share_one_name_space():
         "checks:\n  - {name: stripe, kind: heartbeat, max_age: 1h}\n"
         "integrations:\n  - {name: stripe, status_url: 'https://api.stripe.example/status'}\n"
     )
-    assert "name 'stripe' is used twice; check and integration names must be unique" in twice
+    assert twice.startswith('line 4: integrations[0] "stripe": name: \'stripe\' is used twice; check and')
+    assert twice.endswith('(checks[0] "stripe" (heartbeat) is on line 2)')

@@ -2,6 +2,7 @@
 file, the line, the check and the field, and says what is expected."""
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,9 @@ import yaml
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
+from runbook.config_yaml_errors import yaml_problem
 from runbook.models.config import RunbookConfig
+from runbook.models.field_error import ConfigFieldError
 
 MAX_CONFIG_BYTES = 5 * 1024 * 1024
 MAX_PROBLEMS_SHOWN = 30
@@ -33,7 +36,10 @@ class ConfigError(Exception):
 
 
 def load_config(path: str | Path) -> RunbookConfig:
-    path = Path(path)
+    return parse_config(_read(Path(path)), str(path))
+
+
+def _read(path: Path) -> str:
     try:
         if path.stat().st_size > MAX_CONFIG_BYTES:
             raise ConfigError(str(path), [f"the file is larger than {MAX_CONFIG_BYTES} bytes"])
@@ -44,7 +50,7 @@ def load_config(path: str | Path) -> RunbookConfig:
         ) from None
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(str(path), [f"cannot read the file: {error}"]) from None
-    return parse_config(text, str(path))
+    return text
 
 
 @lru_cache(maxsize=4)
@@ -54,36 +60,109 @@ def load_config_cached(path: str) -> RunbookConfig:
 
 
 def parse_config(text: str, source: str = "<config>") -> RunbookConfig:
+    return parse_document(text, source).config
+
+
+@dataclass(frozen=True)
+class ConfigDocument:
+    """A valid config with the YAML it came from, so that later rules (runbook validate) can point at
+    the line of the field they are about."""
+
+    config: RunbookConfig
+    data: dict[str, Any]
+    root: yaml.Node | None
+    source: str
+
+    def where(self, loc: tuple[int | str, ...]) -> str:
+        """`line N: checks[3] "api" (http): timeout` for a field's path in the document."""
+        keys, node = _walk(loc, self.data, self.root)
+        line = f"line {node.start_mark.line + 1}: " if node is not None else ""
+        return f"{line}{_subject(keys, self.data)}{_field_path(keys)}{self._inherited(keys)}"
+
+    def _inherited(self, keys: list[int | str]) -> str:
+        """` (from defaults.timeout, line 12)` when a check's field is not its own but the default."""
+        if len(keys) != 3 or not _in_section(keys) or not isinstance(keys[2], str):
+            return ""
+        entry = self.data[str(keys[0])][keys[1]]
+        if not isinstance(entry, dict) or keys[2] in entry:
+            return ""
+        defaults = self.data.get("defaults")
+        if not isinstance(defaults, dict) or keys[2] not in defaults:
+            return ""
+        _, node = _walk(("defaults", keys[2]), self.data, self.root)
+        line = f", line {node.start_mark.line + 1}" if node is not None else ""
+        return f" (from defaults.{keys[2]}{line})"
+
+
+def load_document(path: str | Path) -> ConfigDocument:
+    return parse_document(_read(Path(path)), str(path))
+
+
+def parse_document(text: str, source: str = "<config>") -> ConfigDocument:
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
     except yaml.YAMLError as error:
-        raise ConfigError(source, [_yaml_problem(error)]) from None
+        raise ConfigError(source, [yaml_problem(error, text)]) from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(source, ["line 1: the file must be a mapping with a `checks:` list at the top"])
+    repeated = _repeated_keys(root)
+    if repeated:
+        raise ConfigError(source, repeated)
     try:
-        return RunbookConfig.model_validate(data)
+        config = RunbookConfig.model_validate(data)
     except ValidationError as error:
         problems = [_describe(e, data, root) for e in error.errors()]
         raise ConfigError(source, list(dict.fromkeys(problems))) from None  # union members repeat
+    return ConfigDocument(config, data, root, source)
 
 
-def _yaml_problem(error: yaml.YAMLError) -> str:
-    mark = getattr(error, "problem_mark", None)
-    problem = getattr(error, "problem", None) or str(error)
-    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-    return f"{where}not valid YAML: {problem}"
+def _repeated_keys(root: yaml.Node | None) -> list[str]:
+    """YAML keeps the last of two equal keys and drops the first without a word: a second `checks:`
+    would silently remove every check above it."""
+    found: list[tuple[int, str]] = []
+    pending = [root] if root is not None else []
+    while pending:  # each node is visited once; the file's size is bounded
+        node = pending.pop()
+        if isinstance(node, yaml.MappingNode):
+            first: dict[str, int] = {}
+            for key, value in node.value:
+                name = key.value if isinstance(key, yaml.ScalarNode) else None
+                line = key.start_mark.line + 1
+                if name in first:
+                    found.append(
+                        (
+                            line,
+                            f"line {line}: `{name}` is given twice in the same block (first on line "
+                            f"{first[name]}); YAML would keep only the last one: remove or merge one",
+                        )
+                    )
+                elif name is not None and name != "<<":
+                    first[name] = line
+                pending.append(value)
+        elif isinstance(node, yaml.SequenceNode):
+            pending.extend(node.value)
+    return [problem for _, problem in sorted(found)]
 
 
 def _describe(error: ErrorDetails, data: dict[str, Any], root: yaml.Node | None) -> str:
     loc = error["loc"]
+    raised = (error.get("ctx") or {}).get("error")
+    if isinstance(raised, ConfigFieldError):  # a model-level rule about one field: point at that field
+        loc = (*loc, *raised.loc)
     keys, node = _walk(loc, data, root)
     where = f"line {node.start_mark.line + 1}: " if node is not None else ""
     subject = _subject(keys, data)
     field = _field_path(keys)
-    return f"{where}{subject}{field}: {_explain(error, keys, data)}"
+    explanation = _explain(error, keys, data)
+    if isinstance(raised, ConfigFieldError) and raised.see is not None:
+        see_keys, seen = _walk((*error["loc"], *raised.see), data, root)
+        if seen is not None:
+            other = _subject(see_keys, data) or _field_path(see_keys)
+            explanation += f" ({other} is on line {seen.start_mark.line + 1})"
+    return f"{where}{subject}{field}: {explanation}"
 
 
 def _walk(

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, model_validator
 
 from runbook.models.durations import Seconds
+from runbook.models.field_error import ConfigFieldError
 from runbook.models.levels import Sev, Severity
 from runbook.models.paging import PagerDutyConfig
 from runbook.models.quota import MAX_QUOTA_SAMPLES
@@ -372,13 +373,19 @@ class RunbookConfig(_Strict):
     @model_validator(mode="after")
     def _unique_names(self) -> "RunbookConfig":
         # One namespace: checks and integrations share the state table's keys and the alert keys' names.
-        seen: set[str] = set()
-        for watched in [*self.checks, *self.integrations]:
-            if watched.name in seen:
-                raise ValueError(
-                    f"name {watched.name!r} is used twice; check and integration names must be unique"
+        seen: dict[str, tuple[str, int]] = {}
+        entries = [("checks", i, c.name) for i, c in enumerate(self.checks)]
+        entries += [("integrations", i, c.name) for i, c in enumerate(self.integrations)]
+        for section, index, name in entries:
+            if name in seen:
+                first = seen[name]
+                raise ConfigFieldError(
+                    (section, index, "name"),
+                    f"{name!r} is used twice; check and integration names must be unique: rename this "
+                    f"one or {first[0]}[{first[1]}]",
+                    see=(*first, "name"),
                 )
-            seen.add(watched.name)
+            seen[name] = (section, index)
         return self
 
     def enabled_checks(self) -> list[Check]:
