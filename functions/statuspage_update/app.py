@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from runbook.observability import logger, metrics, tracer
 from runbook.runtime import statuspage_dependencies
-from runbook.services.status_sync import handle_status_event
+from runbook.services.statuspage_function import handle_statuspage_event
 
 DEADLINE_MARGIN_S = 3.0  # kept back from Lambda's deadline to log, count and return
 
@@ -18,5 +18,5 @@ DEADLINE_MARGIN_S = 3.0  # kept back from Lambda's deadline to log, count and re
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     budget_s = context.get_remaining_time_in_millis() / 1000 - DEADLINE_MARGIN_S
-    summary = handle_status_event(event, statuspage_dependencies(), budget_s)
+    summary = handle_statuspage_event(event, statuspage_dependencies(), budget_s)
     return summary.model_dump(mode="json")

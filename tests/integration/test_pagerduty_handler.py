@@ -109,3 +109,48 @@ def test_a_page_pagerduty_does_not_take_is_counted_where_the_page_failures_alarm
     assert emf(records, "PageFailures")
     assert_alarm_watches_what_was_emitted("PageFailuresAlarm", records)
     assert ROUTING_KEY not in json.dumps(records)
+
+
+@pytest.fixture
+def handler_without_pagerduty(aws, pagerduty: PagerDutyStandin, dlq, tmp_path, monkeypatch):
+    """The function as the template deploys it, with a config that has no `pagerduty:` section."""
+    config = tmp_path / "runbook.yaml"
+    config.write_text("checks:\n  - {name: web-app-synthetic, kind: heartbeat, max_age: 30m}\n")
+    for name, value in {
+        "RUNBOOK_CONFIG": str(config),
+        "STATE_TABLE_NAME": aws.table_name,
+        "ALERTS_TOPIC_ARN": aws.topic_arn,
+        "DEAD_LETTER_QUEUE_URL": dlq,
+        "PAGERDUTY_EVENTS_URL": pagerduty.events_url,
+        "PAGERDUTY_API_URL": pagerduty.rest_url,
+    }.items():
+        monkeypatch.setenv(name, value)
+    reset_cold_start()
+    monkeypatch.setattr(logger.registered_handler, "stream", sys.__stdout__)
+    yield load_handler_module("pagerduty_escalation").lambda_handler
+    reset_cold_start()
+
+
+def test_without_a_pagerduty_section_alerts_and_the_sweep_do_nothing_and_succeed(
+    handler_without_pagerduty, pagerduty, aws, dlq, capfd
+):
+    """Not a failure every minute into the dead-letter queue: one log line per cold start says why."""
+    unreadable = load_event("pagerduty_escalation/sns-runbook-alert.json")
+    unreadable["Records"][0]["Sns"]["Message"] = '{"hello": "world"}'
+    events = [
+        load_event("pagerduty_escalation/sns-runbook-alert.json"),
+        load_event("pagerduty_escalation/schedule.json"),
+        load_event("pagerduty_escalation/sns-cloudwatch-alarm.json"),
+        unreadable,
+    ]
+    summaries = [handler_without_pagerduty(event, FakeLambdaContext()) for event in events]
+    assert all("`pagerduty:` section" in summary["idle"] for summary in summaries)
+    assert pagerduty.events == []
+    assert pagerduty.requests == []
+    assert aws.sqs.receive_message(QueueUrl=dlq).get("Messages", []) == []
+    records = stdout_records(capfd)
+    [said] = [r for r in records if r.get("message") == "nothing to do"]
+    assert "no `pagerduty:` section" in said["reason"]
+    assert said["level"] == "WARNING"
+    assert not [r for r in records if r.get("level") == "ERROR"]
+    assert len(emf(records, "IdleInvocations")) == len(events)

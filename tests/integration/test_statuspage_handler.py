@@ -65,3 +65,44 @@ def test_the_schedule_syncs_without_writing_when_nothing_is_open(handler, status
     assert (summary["wrote"], summary["open_alerts"], summary["reminded"]) == (None, 0, False)
     assert statuspage.incidents == {}
     assert emf(stdout_records(capfd), "StatusSyncRun")
+
+
+@pytest.fixture
+def handler_without_statuspage(aws, statuspage: StatuspageStandin, tmp_path, monkeypatch):
+    """The function as the template deploys it, with a config that has no `statuspage:` section."""
+    config = tmp_path / "runbook.yaml"
+    config.write_text("checks:\n  - {name: web-app-synthetic, kind: heartbeat, max_age: 30m}\n")
+    dlq = aws.sqs.create_queue(QueueName="dlq")["QueueUrl"]
+    for name, value in {
+        "RUNBOOK_CONFIG": str(config),
+        "STATE_TABLE_NAME": aws.table_name,
+        "ALERTS_TOPIC_ARN": aws.topic_arn,
+        "DEAD_LETTER_QUEUE_URL": dlq,
+        "STATUSPAGE_API_URL": statuspage.base_url,
+    }.items():
+        monkeypatch.setenv(name, value)
+    reset_cold_start()
+    monkeypatch.setattr(logger.registered_handler, "stream", sys.__stdout__)
+    yield load_handler_module("statuspage_update").lambda_handler, dlq
+    reset_cold_start()
+
+
+def test_without_a_statuspage_section_alerts_and_the_schedule_do_nothing_and_succeed(
+    handler_without_statuspage, statuspage, aws, capfd
+):
+    handler, dlq = handler_without_statuspage
+    events = [
+        load_event("statuspage_update/sns-runbook-alert.json"),
+        load_event("statuspage_update/schedule.json"),
+        load_event("statuspage_update/schedule.json"),
+    ]
+    summaries = [handler(event, FakeLambdaContext()) for event in events]
+    assert all("`statuspage:` section" in summary["idle"] for summary in summaries)
+    assert statuspage.incidents == {}
+    assert statuspage.received("/") == []
+    assert aws.sqs.receive_message(QueueUrl=dlq).get("Messages", []) == []
+    records = stdout_records(capfd)
+    [said] = [r for r in records if r.get("message") == "nothing to do"]
+    assert "no `statuspage:` section" in said["reason"]
+    assert not [r for r in records if r.get("level") == "ERROR"]
+    assert len(emf(records, "IdleInvocations")) == len(events)

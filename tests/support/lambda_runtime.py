@@ -57,6 +57,7 @@ def reset_cold_start() -> None:
         runtime._paging_dependencies,
         runtime._sweep_dependencies,
         runtime.statuspage_dependencies,
+        runtime._status_dependencies,
         runtime._statuspage_api,
         load_config_cached,
         aws_clients.aws_client,

@@ -28,7 +28,8 @@ from runbook.services.pagerduty_function import PagerDutyFunctionDependencies
 from runbook.services.paging import PagingDependencies
 from runbook.services.quota_check import QuotaCheckDependencies
 from runbook.services.status_sync import StatusDependencies
-from runbook.telemetry import LambdaPagingReporter, LambdaRunReporter, LambdaStatusReporter
+from runbook.services.statuspage_function import StatuspageFunctionDependencies
+from runbook.telemetry import LambdaIdleNotice, LambdaPagingReporter, LambdaRunReporter, LambdaStatusReporter
 
 
 def _sqs_client(region: str) -> Any:
@@ -74,7 +75,12 @@ def _vendor_client() -> httpx.Client:
 
 @cache
 def pagerduty_dependencies() -> PagerDutyFunctionDependencies:
-    return PagerDutyFunctionDependencies(paging=_paging_dependencies, sweep=_sweep_dependencies)
+    return PagerDutyFunctionDependencies(
+        config=load_config_cached(Settings.from_environ().runbook_config),
+        paging=_paging_dependencies,
+        sweep=_sweep_dependencies,
+        idle=LambdaIdleNotice(),
+    )
 
 
 @cache
@@ -115,7 +121,16 @@ def _sweep_dependencies() -> SweepDependencies:
 
 
 @cache
-def statuspage_dependencies() -> StatusDependencies:
+def statuspage_dependencies() -> StatuspageFunctionDependencies:
+    return StatuspageFunctionDependencies(
+        config=load_config_cached(Settings.from_environ().runbook_config),
+        status=_status_dependencies,
+        idle=LambdaIdleNotice(),
+    )
+
+
+@cache
+def _status_dependencies() -> StatusDependencies:
     settings = Settings.from_environ()
     config = load_config_cached(settings.runbook_config)
     return StatusDependencies(

@@ -170,3 +170,17 @@ def record_status_sync(reminded: bool) -> None:
     metrics.add_metric(name="StatusSyncRun", unit=MetricUnit.Count, value=1)
     if reminded:
         metrics.add_metric(name="IncidentRoomReminders", unit=MetricUnit.Count, value=1)
+
+
+class LambdaIdleNotice:
+    """Why a function does nothing (its config section is absent): one log line per cold start, not one
+    per event (one instance per cold start, runtime.py); the IdleInvocations metric counts every one."""
+
+    def __init__(self) -> None:
+        self._told = False
+
+    def __call__(self, reason: str) -> None:
+        if not self._told:
+            self._told = True
+            logger.warning("nothing to do", extra={"reason": reason})
+        metrics.add_metric(name="IdleInvocations", unit=MetricUnit.Count, value=1)
