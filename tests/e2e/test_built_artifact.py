@@ -391,3 +391,30 @@ checks:
     ).raise_for_error()
     assert summary["failing"] == []
     assert (summary["checks"], summary["passed"]) == (3, 3)
+
+
+@pytest.mark.parametrize(
+    ("function_dir", "section"), [("pagerduty_escalation", "pagerduty"), ("statuspage_update", "statuspage")]
+)
+def test_without_its_config_section_the_built_function_does_nothing_and_succeeds(
+    function_dir: str,
+    section: str,
+    built_template: Path,
+    local_aws: LocalAws,
+    closed_url: str,
+    tmp_path: Path,
+) -> None:
+    """As deployed by the template with a config that leaves the section out: an alert and the minute's
+    schedule both succeed (no retry, nothing on the dead-letter queue), and the log says why."""
+    config = tmp_path / "runbook.yaml"
+    config.write_text("checks:\n  - {name: web-app-synthetic, kind: heartbeat, max_age: 30m}\n")
+    for event in (
+        ROOT / f"events/{function_dir}/sns-runbook-alert.json",
+        ROOT / f"events/{function_dir}/schedule.json",
+    ):
+        result = run_event(built_template, event, local_aws, closed_url, {"RUNBOOK_CONFIG": str(config)})
+        payload = result.raise_for_error()
+        assert f"no `{section}:` section" in payload["idle"]
+        said = [json.loads(line) for line in result.logs.splitlines() if '"nothing to do"' in line]
+        assert [record["level"] for record in said] == ["WARNING"]  # each invocation here is a cold start
+    assert local_aws.sqs.receive_message(QueueUrl=local_aws.dead_letter_url).get("Messages", []) == []
