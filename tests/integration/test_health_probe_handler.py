@@ -96,3 +96,36 @@ def test_a_broken_config_fails_the_invocation_with_a_located_error(handler, tmp_
     reset_cold_start()
     with pytest.raises(ConfigError, match=r"line 2: checks\[0\] \"api\" \(http\): timout: unknown field"):
         handler(load_event("health_probe/schedule.json"), FakeLambdaContext())
+
+
+def test_a_check_whose_timeout_does_not_fit_is_cut_short_and_still_alerts(
+    handler, aws, http_server, tmp_path, monkeypatch, capfd
+):
+    """A 600 s timeout in a run of a few seconds: skipped, the check would never alert while its
+    target hangs. Cut to what fits, it times out, goes down and alerts; the cold start logs it once."""
+    config = tmp_path / "slow.yaml"
+    config.write_text(
+        "probe: {deadline_margin: 1s}\n"
+        "checks:\n"
+        f"  - {{name: api-hangs, kind: http, url: '{http_server.url('/hang')}', timeout: 600s,"
+        " failure_threshold: 1}\n"
+    )
+    monkeypatch.setenv("RUNBOOK_CONFIG", str(config))
+    reset_cold_start()
+    first = handler(load_event("health_probe/schedule.json"), FakeLambdaContext(timeout_s=4))
+    second = handler(load_event("health_probe/schedule.json"), FakeLambdaContext(timeout_s=4))
+    for summary in (first, second):
+        assert (summary["failed"], summary["skipped"]) == (1, 0)
+        [failing] = summary["failing"]
+        assert failing["outcome"] == "timeout"
+        assert "its timeout of 600 s was cut to" in failing["reason"]
+    assert first["went_down"] == ["api-hangs"]
+    [(alert, _)] = aws.published()
+    assert (alert.check, alert.status) == ("api-hangs", "firing")
+    records = stdout_records(capfd)
+    [told] = [
+        r
+        for r in records
+        if r.get("message") == "check timeout does not fit in the function's run: cut short"
+    ]
+    assert (told["check"], told["timeout_s"], told["level"]) == ("api-hangs", 600.0, "ERROR")

@@ -133,13 +133,38 @@ def test_hanging_target_is_cut_at_its_timeout_and_others_finish(aws, http_server
 def test_checks_still_running_at_the_deadline_are_skipped_and_move_nothing(aws, http_server, make_deps):
     http_server.route("/stuck", Reply(action="hang"))
     http_server.route("/fine", UP)
-    config = http_config(http_server, "fine") + (
-        f"  - {{name: stuck, kind: http, url: '{http_server.url('/stuck')}', timeout: 60s}}\n"
+    # One at a time: `waiting` fits in the run on its own, but starts only after `stuck` gave up.
+    config = "probe: {deadline_margin: 1s, max_concurrency: 1}\nchecks:\n" + "".join(
+        f"  - {{name: {name}, kind: http, url: '{http_server.url(path)}', timeout: 2s}}\n"
+        for name, path in (("fine", "/fine"), ("stuck", "/stuck"), ("waiting", "/stuck"))
     )
     deps = make_deps(config)
-    summary = minute(deps, 0, budget_s=2.5)  # 1 s margin: the probes get 1.5 s
-    assert (summary.passed, summary.skipped, summary.failed) == (1, 1, 0)
-    assert deps.store.get_state("stuck").failures == 0
+    summary = minute(deps, 0, budget_s=4.5)  # 1 s margin: the probes get 3.5 s
+    [waiting] = [r for r in deps.reporter.results if r.check == "waiting"]
+    assert waiting.outcome == "skipped"
+    assert summary.skipped >= 1
+    assert deps.store.get_state("waiting").failures == 0
+
+
+def test_a_check_whose_timeout_does_not_fit_in_the_run_is_cut_short_not_skipped(aws, http_server, make_deps):
+    http_server.route("/stuck", Reply(action="hang"))
+    config = http_config(
+        http_server,
+        extra=f"  - {{name: stuck, kind: http, url: '{http_server.url('/stuck')}', timeout: 60s}}\n",
+    )
+    deps = make_deps(config)
+    summary = minute(deps, 0, budget_s=2.5)  # 1 s margin: the probes get 1.5 s, the check 0.5 s
+    assert (summary.skipped, summary.failed) == (0, 1)
+    [failing] = summary.failing
+    assert failing.outcome == "timeout"
+    assert "its timeout of 60 s was cut to" in failing.reason
+    assert deps.store.get_state("stuck").failures == 1
+    [(message, fields)] = deps.reporter.problems
+    assert (message, fields["check"], fields["timeout_s"]) == (
+        "check timeout does not fit in the function's run: cut short",
+        "stuck",
+        60.0,
+    )
 
 
 def test_secret_header_reaches_the_target_and_a_missing_secret_fails_the_check(aws, http_server, make_deps):

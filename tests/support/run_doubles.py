@@ -18,6 +18,9 @@ class RecordingReporter:
     def problem(self, message: str, **fields: Any) -> None:
         self.problems.append((message, fields))
 
+    def config_problem(self, key: str, message: str, **fields: Any) -> None:
+        self.problems.append((message, fields))
+
 
 class Clock:
     def __init__(self, start: datetime = T0) -> None:

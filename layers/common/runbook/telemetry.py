@@ -14,6 +14,9 @@ from runbook.services.routing import PageDecision
 
 
 class LambdaRunReporter:
+    def __init__(self) -> None:
+        self._told: set[str] = set()  # one reporter per cold start (runtime.py)
+
     def check_result(self, run: CheckRun) -> None:
         result = run.result
         logger.info(
@@ -43,6 +46,11 @@ class LambdaRunReporter:
 
     def problem(self, message: str, **fields: Any) -> None:
         logger.warning(message, extra=fields)
+
+    def config_problem(self, key: str, message: str, **fields: Any) -> None:
+        if key not in self._told:
+            self._told.add(key)
+            logger.error(message, extra=fields)
 
 
 def record_probe_run(failed: int) -> None:

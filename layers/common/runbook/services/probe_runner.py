@@ -18,6 +18,20 @@ from runbook.services.conditions import evaluate
 # A probe honours check.timeout itself and says which step timed out; this grace is only the backstop
 # for one that does not (a DNS lookup stuck in a thread, a library ignoring its own timeout).
 HARD_TIMEOUT_GRACE = 1.0
+# What a scheduled run does before its probes start (load the states, resolve the secrets).
+RUN_SETUP_S = 2.0
+SHORTEST_FITTED_TIMEOUT = 0.1
+
+
+def longest_check_timeout(function_timeout_s: float, deadline_margin_s: float) -> float:
+    """The longest check timeout that fits in a function with this Timeout: a check that takes longer is
+    cut off by the run's deadline as `skipped`, which never moves its streak and so never alerts."""
+    return function_timeout_s - deadline_margin_s - RUN_SETUP_S - HARD_TIMEOUT_GRACE
+
+
+def fits(check: AnyCheck, budget_s: float) -> bool:
+    """Whether the check's own timeout (and its backstop) ends within a run of `budget_s`."""
+    return check.timeout + HARD_TIMEOUT_GRACE <= budget_s
 
 
 @dataclass(frozen=True)
@@ -34,12 +48,16 @@ async def run_checks(
     states: Mapping[str, CheckState],
     budget_s: float,
 ) -> list[CheckRun]:
-    """Results in the order of `checks`. Checks still running when `budget_s` is spent are SKIPPED."""
+    """Results in the order of `checks`. Checks still running when `budget_s` is spent are SKIPPED.
+    A check whose timeout cannot end within `budget_s` runs with the timeout that can, and its result
+    says so: cut short it can still fail (and alert) when its target hangs; skipped it never would."""
     semaphore = asyncio.Semaphore(env.settings.max_concurrency)
 
     async def one(check: AnyCheck) -> CheckRun:
         async with semaphore:
-            return await _run_one(check, env, probes[check.kind], states.get(check.name))
+            if fits(check, budget_s):
+                return await _run_one(check, env, probes[check.kind], states.get(check.name))
+            return await _run_cut_short(check, budget_s, env, probes[check.kind], states.get(check.name))
 
     tasks = [asyncio.create_task(one(check)) for check in checks]
     try:
@@ -74,6 +92,16 @@ async def _run_one(check: AnyCheck, env: ProbeEnvironment, probe: Any, state: Ch
     return CheckRun(
         check, result.model_copy(update={"reason": env.secrets.scrub(result.reason)}), observation
     )
+
+
+async def _run_cut_short(
+    check: AnyCheck, budget_s: float, env: ProbeEnvironment, probe: Any, state: CheckState | None
+) -> CheckRun:
+    timeout = max(budget_s - HARD_TIMEOUT_GRACE, SHORTEST_FITTED_TIMEOUT)
+    run = await _run_one(check.model_copy(update={"timeout": timeout}), env, probe, state)
+    note = f"its timeout of {check.timeout:g} s was cut to {timeout:.1f} s to fit in the run"
+    result = run.result.model_copy(update={"reason": f"{run.result.reason} ({note})".lstrip()})
+    return CheckRun(check, result, run.observation)
 
 
 def _collect(task: "asyncio.Task[CheckRun]", check: AnyCheck, env: ProbeEnvironment) -> CheckRun:

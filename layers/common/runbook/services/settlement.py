@@ -22,7 +22,7 @@ from runbook.models.config import AnyCheck
 from runbook.models.quota import QuotaSample
 from runbook.models.state import CheckState, QueueSample
 from runbook.services.alerts import check_alert, retired_alert
-from runbook.services.probe_runner import CheckRun, run_checks
+from runbook.services.probe_runner import CheckRun, fits, run_checks
 from runbook.services.transitions import Change, Thresholds, advance
 
 MAX_WRITE_ATTEMPTS = 3  # optimistic-lock retries per check when runs overlap
@@ -38,6 +38,9 @@ class RunReporter(Protocol):
     def check_result(self, run: CheckRun) -> None: ...
 
     def problem(self, message: str, **fields: Any) -> None: ...
+
+    def config_problem(self, key: str, message: str, **fields: Any) -> None:
+        """A mistake of the config that recurs every run: Lambda logs each `key` once per cold start."""
 
 
 @dataclass(frozen=True)
@@ -217,6 +220,16 @@ def run_and_settle(
     """`budget_s`: time left in the invocation at `started` (time.monotonic()); the probes get it minus
     the config's deadline margin, kept for the state writes and publishing."""
     probe_budget = budget_s - env.settings.deadline_margin - (time.monotonic() - started)
+    for check in checks:
+        if not fits(check, probe_budget):  # `runbook validate` refuses it; cut short, it can still alert
+            ledger.reporter.config_problem(
+                f"timeout/{check.name}",
+                "check timeout does not fit in the function's run: cut short",
+                check=check.name,
+                timeout_s=check.timeout,
+                run_s=round(probe_budget, 1),
+                fix="lower the check's timeout, or raise the function's Timeout (runbook validate says how)",
+            )
     runs = asyncio.run(run_checks(checks, env, probes, states, probe_budget))
     for run in runs:
         ledger.reporter.check_result(run)
