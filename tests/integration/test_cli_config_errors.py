@@ -122,7 +122,8 @@ def test_a_quote_that_is_never_closed_is_reported_where_it_opens(tmp_path, capsy
 def test_a_value_with_a_colon_and_a_line_indented_too_deep(tmp_path, capsys):
     colon = (
         HEADER
-        + "version: 1\nchecks:\n  - name: api\n    kind: heartbeat\n    max_age: 1h\n    description: db: down\n"
+        + "version: 1\nchecks:\n  - name: api\n    kind: heartbeat\n    max_age: 1h\n"
+        + "    description: db: down\n"
     )
     [problem] = validate(tmp_path, colon, capsys)
     assert problem.startswith(

@@ -179,5 +179,5 @@ def test_checks_and_integrations_share_one_name_space():
         "checks:\n  - {name: stripe, kind: heartbeat, max_age: 1h}\n"
         "integrations:\n  - {name: stripe, status_url: 'https://api.stripe.example/status'}\n"
     )
-    assert twice.startswith('line 4: integrations[0] "stripe": name: \'stripe\' is used twice; check and')
+    assert twice.startswith("line 4: integrations[0] \"stripe\": name: 'stripe' is used twice; check and")
     assert twice.endswith('(checks[0] "stripe" (heartbeat) is on line 2)')

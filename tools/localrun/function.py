@@ -172,3 +172,20 @@ def read_function(
         # Lambda only filters by level for JSON logs, and then INFO unless told otherwise.
         application_log_level=(level if isinstance(level, str) else "INFO") if log_format == "JSON" else None,
     )
+
+
+def function_timeouts(template: dict[str, Any], resolver: Resolver) -> dict[str, float | None]:
+    """Each AWS::Serverless::Function's Timeout in seconds (Globals merged, parameters resolved to
+    their defaults), None where it is not a number; for `runbook validate`."""
+    globals_ = ((template.get("Globals") or {}).get("Function")) or {}
+    timeouts: dict[str, float | None] = {}
+    for logical_id, resource in (template.get("Resources") or {}).items():
+        if not isinstance(resource, dict) or resource.get("Type") != "AWS::Serverless::Function":
+            continue
+        props = merge_globals(globals_, resource.get("Properties") or {})
+        try:
+            value = resolver.resolve(props.get("Timeout", DEFAULT_TIMEOUT_S))
+            timeouts[logical_id] = float(value) if not isinstance(value, bool) else None
+        except (TemplateError, TypeError, ValueError):
+            timeouts[logical_id] = None
+    return timeouts
