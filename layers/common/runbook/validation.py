@@ -65,8 +65,8 @@ def _too_long(
     return (
         f"{timeout:g} s does not fit in {function}'s run: its Timeout {function_timeout:g} s ({source}) "
         f"minus probe.deadline_margin {margin:g} s and {RUN_SETUP_S + HARD_TIMEOUT_GRACE:g} s of setup "
-        f"leaves {longest:g} s, and a check the run's deadline cuts off is `skipped`, which never alerts: "
-        f"{fix}, or raise the function's Timeout"
+        f"leaves {longest:g} s; the function would cut the check short to that (a check its run's deadline "
+        f"cuts off is `skipped` and never alerts): {fix}, or raise the function's Timeout"
     )
 
 
@@ -75,7 +75,7 @@ def warnings(config: RunbookConfig, deployment: Deployment) -> list[Finding]:
     found: list[Finding] = []
     if deployment.unread is not None:
         found.append(
-            Finding((), f"{deployment.unread}: check timeouts were not compared with the functions'")
+            Finding((), f"{deployment.unread}: check timeouts were not compared with the functions' Timeout")
         )
     for section, function in RUNNERS:
         if function in deployment.timeouts and deployment.timeouts[function] is None:
