@@ -1,6 +1,7 @@
 """The ack-deadline sweep against PagerDuty's stand-in (REST requests checked against the spec) and the
 state table in moto: incidents of different ages, levels and SEVs; never twice for one deadline; the last
-level; pagination; 429 with ratelimit-reset."""
+level; pagination; 429 with ratelimit-reset; the time at a level as PagerDuty records it (reassigned
+within the level, an acknowledgement that timed out), the log read only when needed and bounded."""
 
 from datetime import timedelta
 from typing import Any
@@ -12,6 +13,7 @@ from runbook.adapters.http_retry import RetryPolicy
 from runbook.adapters.pagerduty import PagerDutyRest
 from runbook.adapters.paging_state import PagingState
 from runbook.config_file import parse_config
+from runbook.services import ack_sweep
 from runbook.services.ack_sweep import SweepDependencies, sweep
 from tests.support.pagerduty_standin import PagerDutyStandin
 from tests.support.run_doubles import T0, Clock
@@ -43,7 +45,15 @@ class Reporter:
 
 
 @pytest.fixture
-def make_deps(aws, pagerduty: PagerDutyStandin):
+def clock(pagerduty: PagerDutyStandin) -> Clock:
+    """The test's clock, PagerDuty's too: its assignments, log and escalation rules run on it."""
+    clock = Clock(T0)
+    pagerduty.now = clock
+    return clock
+
+
+@pytest.fixture
+def make_deps(aws, pagerduty: PagerDutyStandin, clock: Clock):
     def make(page_size: int = 100) -> SweepDependencies:
         config = parse_config(CONFIG).pagerduty
         assert config is not None
@@ -60,7 +70,7 @@ def make_deps(aws, pagerduty: PagerDutyStandin):
             state=PagingState(aws.dynamodb, aws.table_name),
             api=api,
             reporter=Reporter(),
-            now=Clock(T0),
+            now=clock,
         )
 
     return make
@@ -110,6 +120,7 @@ def test_the_last_level_is_where_it_stops(make_deps, pagerduty):
 
 
 def test_a_lower_sev_has_its_own_deadline(make_deps, pagerduty, aws):
+    pagerduty.add_policy(delays=[60] * 4)  # PagerDuty's own rules would not move it before the sweep
     sev3 = pagerduty.add_incident(created_at=minutes_ago(10), incident_key="runbook/quota-check/maps")
     deps = make_deps()
     deps.state.add_member("runbook/quota-check/maps", "quota-check/maps", service="platform", sev="SEV3")
@@ -138,4 +149,60 @@ def test_a_failed_escalation_gives_its_claim_back_for_the_next_sweep(make_deps, 
     deps = make_deps()
     summary = sweep(deps, budget_s=20)
     assert (summary.escalated, summary.failed) == ([], 1)
+    assert sweep(deps, budget_s=20).escalated == [late.id]
+
+
+def test_a_reassignment_within_the_level_gives_the_new_assignee_the_whole_deadline(
+    make_deps, pagerduty, clock
+):
+    pagerduty.add_policy(users_per_level=2)
+    incident = pagerduty.add_incident(created_at=minutes_ago(4))
+    clock.now = minutes_ago(1)
+    pagerduty.person_reassigns(incident.id, ["UPEP0001L1b"])  # the other on-call of level 1
+    deps = make_deps()
+    clock.now = T0 + timedelta(minutes=1)  # 5 min since it was triggered, 2 since it was reassigned
+    assert sweep(deps, budget_s=20).escalated == []
+    clock.now = T0 + timedelta(minutes=4, seconds=1)
+    assert sweep(deps, budget_s=20).escalated == [incident.id]
+    assert "5 min at level 1" in pagerduty.notes[0].content
+
+
+def test_an_acknowledgement_that_timed_out_restarts_the_deadline(make_deps, pagerduty, clock):
+    pagerduty.add_policy(delays=[60] * 4)
+    incident = pagerduty.add_incident(created_at=minutes_ago(40), status="acknowledged")
+    pagerduty.acknowledgement_times_out(incident.id)  # at T0: triggered again, same assignee
+    deps = make_deps()
+    clock.now = T0 + timedelta(minutes=1)
+    assert sweep(deps, budget_s=20).escalated == []
+    clock.now = T0 + timedelta(minutes=5, seconds=1)
+    assert sweep(deps, budget_s=20).escalated == [incident.id]
+    assert "5 min at level 1" in pagerduty.notes[0].content
+
+
+def test_the_log_is_read_only_for_incidents_past_their_deadline(make_deps, pagerduty):
+    pagerduty.add_incident(created_at=minutes_ago(2))
+    late = pagerduty.add_incident(created_at=minutes_ago(6))
+    sweep(make_deps(), budget_s=20)
+    reads = [r for r in pagerduty.received("/incidents/") if r.path.endswith("/log_entries")]
+    assert [r.path for r in reads] == [f"/incidents/{late.id}/log_entries"]
+    assert dict(reads[0].query)["since"] == minutes_ago(6).isoformat()  # only what is newer
+
+
+def test_log_reads_per_sweep_are_bounded_and_the_rest_wait_for_the_next(make_deps, pagerduty, monkeypatch):
+    monkeypatch.setattr(ack_sweep, "MAX_LOG_READS_PER_SWEEP", 2)
+    late = [pagerduty.add_incident(created_at=minutes_ago(10)) for _ in range(3)]
+    deps = make_deps()
+    first = sweep(deps, budget_s=20)
+    assert (len(first.escalated), first.deferred) == (2, 1)
+    assert ("more incidents past their deadline than one sweep reads", {"left": 1}) in deps.reporter.problems
+    assert sweep(deps, budget_s=20).escalated == [late[2].id]
+
+
+def test_an_unreadable_log_leaves_the_incident_for_the_next_sweep(make_deps, pagerduty):
+    late = pagerduty.add_incident(created_at=minutes_ago(6))
+    pagerduty.fail_next(f"/incidents/{late.id}/log_entries", 500, times=4)
+    deps = make_deps()
+    summary = sweep(deps, budget_s=20)
+    assert (summary.escalated, summary.failed) == ([], 1)
+    assert pagerduty.escalations == []
     assert sweep(deps, budget_s=20).escalated == [late.id]

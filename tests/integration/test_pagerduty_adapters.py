@@ -28,6 +28,7 @@ from tests.support import fake_time as fake_clock
 from tests.support import pagerduty_standin
 from tests.support.fake_time import FakeTime
 from tests.support.pagerduty_standin import PagerDutyStandin
+from tests.support.run_doubles import Clock
 
 pagerduty = pagerduty_standin.pagerduty  # the fixture: a started stand-in, violations fail the test
 fake_time = fake_clock.fake_time  # the fixture: a FakeTime at 1000.0
@@ -309,6 +310,43 @@ def test_a_person_on_two_levels_leaves_the_level_unknown():
     assert escalation_level_from(["bob"], on_calls) is None
     assert escalation_level_from([], on_calls) is None
     assert escalation_level_from(["bob"], [*on_calls, OnCall(policy_id="P", level=2, user_id="bob")]) == 2
+
+
+def test_log_entries_since_a_moment_follow_pagination(pagerduty, http, fake_time):
+    clock = Clock(NOW)
+    pagerduty.now = clock
+    pagerduty.add_policy(delays=[60] * 4)
+    incident = pagerduty.add_incident(created_at=NOW, status="acknowledged")
+    for minutes in (10, 20):  # acknowledged again, and timed out again
+        clock.now = NOW + timedelta(minutes=minutes)
+        pagerduty.acknowledgement_times_out(incident.id)
+        pagerduty.person_updates_incident(incident.id, {"status": "acknowledged"})
+    api = rest_api(pagerduty, http, fake_time, page_size=2)
+    entries = api.log_entries(incident.id, NOW + timedelta(minutes=10), fake_time.now + 30)
+    assert [(e.type, e.created_at - NOW) for e in entries] == [
+        ("unacknowledge_log_entry", timedelta(minutes=10)),
+        ("acknowledge_log_entry", timedelta(minutes=10)),
+        ("unacknowledge_log_entry", timedelta(minutes=20)),
+        ("acknowledge_log_entry", timedelta(minutes=20)),
+    ]
+    assert [e.agent_type for e in entries[:2]] == ["service_reference", "user_reference"]
+    listing = [r for r in pagerduty.received("/incidents/") if r.path.endswith("/log_entries")]
+    assert [dict(r.query)["offset"] for r in listing] == ["0", "2"]
+    assert all(dict(r.query)["since"] == "2026-11-27T12:10:00+00:00" for r in listing)
+
+
+def test_an_incident_is_at_its_level_since_its_assignments(pagerduty, rest, fake_time):
+    clock = Clock(NOW)
+    pagerduty.now = clock
+    incident = pagerduty.add_incident(service_id="PSVC1", created_at=NOW)
+    clock.now = NOW + timedelta(minutes=3, seconds=48)
+    pagerduty.person_updates_incident(incident.id, {"escalation_level": 2})
+    (listed,) = rest.triggered_incidents(["PSVC1"], fake_time.now + 30)
+    assert (listed.escalation_level, listed.created_at, listed.assigned_at) == (
+        2,
+        NOW,
+        NOW + timedelta(minutes=3, seconds=48),
+    )
 
 
 def test_escalation_policy_levels_and_target_names(pagerduty, rest, fake_time):

@@ -4,15 +4,18 @@ the sample events of events/pagerduty_escalation/. What it returns, sends, keeps
 import json
 import sys
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
+from runbook import runtime
 from runbook.observability import logger
 from runbook.services.paging import PagingFailedError
 from tests.integration.test_health_probe_handler import emf, stdout_records
 from tests.support.alarms import assert_alarm_watches_what_was_emitted
 from tests.support.lambda_runtime import FakeLambdaContext, load_event, load_handler_module, reset_cold_start
 from tests.support.pagerduty_standin import PagerDutyStandin
+from tests.support.run_doubles import T0, Clock
 
 ROUTING_KEY = "R0UT1NGKEY0000000000000000000042"
 
@@ -154,3 +157,54 @@ def test_without_a_pagerduty_section_alerts_and_the_sweep_do_nothing_and_succeed
     assert said["level"] == "WARNING"
     assert not [r for r in records if r.get("level") == "ERROR"]
     assert len(emf(records, "IdleInvocations")) == len(events)
+
+
+@pytest.fixture
+def clock(pagerduty: PagerDutyStandin, monkeypatch) -> Clock:
+    """One clock for the function (its `now`) and for PagerDuty (assignments, log, its own rules)."""
+    clock = Clock(T0)
+    pagerduty.now = clock
+    monkeypatch.setattr(runtime, "utc_now", clock)
+    return clock
+
+
+def sweep_at(handler, clock: Clock, after: timedelta) -> dict[str, Any]:
+    clock.now = T0 + after
+    summary: dict[str, Any] = handler(load_event("pagerduty_escalation/schedule.json"), FakeLambdaContext())
+    return summary
+
+
+def bot_escalations(pagerduty: PagerDutyStandin) -> list[tuple[str, int]]:
+    return [(e.incident_id, e.level) for e in pagerduty.escalations if e.from_email == "bot@example.com"]
+
+
+def test_a_level_a_person_set_waits_its_whole_deadline(handler, pagerduty, clock):
+    incident = pagerduty.add_incident(created_at=T0)
+    clock.now = T0 + timedelta(minutes=3, seconds=48)
+    pagerduty.person_updates_incident(incident.id, {"escalation_level": 2}, from_email="alice@example.com")
+
+    for after in (timedelta(minutes=3, seconds=50), timedelta(minutes=5, seconds=10)):
+        assert sweep_at(handler, clock, after)["escalated"] == []
+    assert sweep_at(handler, clock, timedelta(minutes=8, seconds=47))["escalated"] == []
+    assert bot_escalations(pagerduty) == []
+
+    summary = sweep_at(handler, clock, timedelta(minutes=8, seconds=49))  # 5 min after the person
+    assert summary["escalated"] == [incident.id]
+    assert bot_escalations(pagerduty) == [(incident.id, 3)]
+    [note] = pagerduty.notes
+    assert "Not acknowledged within 5 min: 5 min at level 2." in note.content
+    assert "Escalated by runbook-automation to level 3" in note.content
+
+
+def test_a_level_pagerdutys_own_rule_set_waits_its_whole_deadline(handler, pagerduty, clock):
+    pagerduty.add_policy(delays=[2, 30, 30, 30])  # PagerDuty itself escalates level 1 after 2 minutes
+    incident = pagerduty.add_incident(created_at=T0)
+
+    assert sweep_at(handler, clock, timedelta(minutes=5, seconds=10))["escalated"] == []
+    assert incident.escalation_level == 2  # PagerDuty's timeout, at T0+2m
+    assert sweep_at(handler, clock, timedelta(minutes=6, seconds=59))["escalated"] == []
+
+    assert sweep_at(handler, clock, timedelta(minutes=7, seconds=1))["escalated"] == [incident.id]
+    assert bot_escalations(pagerduty) == [(incident.id, 3)]
+    [note] = pagerduty.notes
+    assert "5 min at level 2." in note.content

@@ -3,6 +3,7 @@ in PagerDuty's shapes: so an adapter test against it cannot pass on a request th
 
 import json
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -20,6 +21,7 @@ from tests.support.pagerduty_standin import (
     fail_on_violations,
     specs,
 )
+from tests.support.run_doubles import T0, Clock
 
 pagerduty = pagerduty_standin.pagerduty  # the fixture: a started stand-in, violations fail the test
 
@@ -342,6 +344,7 @@ def test_the_stand_in_answers_in_the_shapes_of_the_rest_spec(pagerduty, http):
         ("POST", f"/incidents/{incident.id}/notes", {}, {"note": {"content": "n"}}),
         ("GET", "/escalation_policies/PEP0001", {}, None),
         ("GET", "/oncalls", {"escalation_policy_ids[]": "PEP0001"}, None),
+        ("GET", f"/incidents/{incident.id}/log_entries", {"since": "2026-01-01T00:00:00+00:00"}, None),
     ]
     _, rest_spec = specs()
     for method, path, params, body in calls:
@@ -356,6 +359,54 @@ def test_the_stand_in_answers_in_the_shapes_of_the_rest_spec(pagerduty, http):
         sent = pagerduty.requests[-1]
         errors = list(rest_spec.iter_response_errors(OpenApiRequest(REST_HOST, sent), _Answer(response)))
         assert errors == [], (method, path, [str(e.__cause__ or e) for e in errors])
+
+
+def test_whoever_escalates_pagerduty_records_the_new_assignment_and_the_log(pagerduty):
+    clock = Clock(T0)
+    pagerduty.now = clock
+    pagerduty.add_policy(delays=[2, 30, 30, 30])
+    incident = pagerduty.add_incident(created_at=T0)
+    clock.now = T0 + timedelta(minutes=1)
+    answer = pagerduty.person_updates_incident(incident.id, {"status": "acknowledged"})
+    assert answer["incident"]["status"] == "acknowledged"
+    clock.now = T0 + timedelta(minutes=10)
+    pagerduty.acknowledgement_times_out(incident.id)  # triggered again at T0+10m: the timer restarts
+    clock.now = T0 + timedelta(minutes=12, seconds=30)
+    pagerduty.run_escalation_rules()  # level 1's 2 minutes ran out at T0+12m
+    assert incident.escalation_level == 2
+    clock.now = T0 + timedelta(minutes=13)
+    pagerduty.person_updates_incident(incident.id, {"escalation_level": 3}, from_email="bob@example.com")
+
+    listed = pagerduty.incident_document(incident.id)
+    assert [(a["assignee"]["id"], a["at"]) for a in listed["assignments"]] == [
+        ("UPEP0001L3", "2026-11-27T12:13:00Z")
+    ]
+    log = pagerduty.log_documents(incident.id)
+    assert [(e["type"], e["created_at"], e["agent"]["type"]) for e in log] == [
+        ("trigger_log_entry", "2026-11-27T12:00:00Z", "service_reference"),
+        ("acknowledge_log_entry", "2026-11-27T12:01:00Z", "user_reference"),
+        ("unacknowledge_log_entry", "2026-11-27T12:10:00Z", "service_reference"),
+        ("escalate_log_entry", "2026-11-27T12:12:00Z", "service_reference"),  # its own rule
+        ("escalate_log_entry", "2026-11-27T12:13:00Z", "user_reference"),  # Bob
+    ]
+    assert [a["id"] for a in log[-1]["assignees"]] == ["UPEP0001L3"]
+    assert [(e.level, e.from_email) for e in pagerduty.escalations] == [(3, "bob@example.com")]
+
+
+def test_a_direct_assignment_is_no_longer_moved_by_the_policy(pagerduty):
+    clock = Clock(T0)
+    pagerduty.now = clock
+    pagerduty.add_policy(delays=[2, 2, 2, 2], users_per_level=2)
+    incident = pagerduty.add_incident(created_at=T0)
+    clock.now = T0 + timedelta(minutes=1)
+    pagerduty.person_reassigns(incident.id, ["UPEP0001L1b"])
+    clock.now = T0 + timedelta(minutes=30)
+    document = pagerduty.incident_document(incident.id)
+    assert document["assigned_via"] == "direct_assignment"
+    assert [(a["assignee"]["id"], a["at"]) for a in document["assignments"]] == [
+        ("UPEP0001L1b", "2026-11-27T12:01:00Z")
+    ]
+    assert pagerduty.log_documents(incident.id)[-1]["type"] == "assign_log_entry"
 
 
 # --- faults and the fixture's own check ----------------------------------------------------------------

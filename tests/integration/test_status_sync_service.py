@@ -1,7 +1,7 @@
 """The Statuspage sync below the handler: Statuspage's stand-in (requests checked against its spec, its
 rate limit enforced), a Slack receiver, the state table in moto, a clock the test moves. One component
 down and back, two in one outage, flapping, a person's edits, redelivery and reordering, 420/429, the
-incident-room reminder."""
+incident-room reminder; an incident a person took over, followed until they close it on the page."""
 
 import json
 import uuid
@@ -268,3 +268,79 @@ def test_an_incident_a_person_took_over_still_gets_reminders(deps, statuspage, s
     tick(deps, 17)
     assert len(slack.messages("incident-room")) == 1
     assert incident.status == "identified"
+
+
+def reminder_minutes(deps: StatusDependencies, slack: SlackReceiver, minutes: range) -> list[int]:
+    """Tick every minute of `minutes`; the minutes at which #incident-room got a reminder."""
+    reminded = []
+    for minute in minutes:
+        before = len(slack.messages("incident-room"))
+        tick(deps, minute)
+        if len(slack.messages("incident-room")) > before:
+            reminded.append(minute)
+    return reminded
+
+
+def test_a_persons_incident_is_reminded_after_its_alerts_resolve_until_they_resolve_it(
+    deps, statuspage, slack
+):
+    deliver(deps, alert("api-gateway-acme"), 0)
+    incident = only_incident(statuspage)
+    at(deps, 1)
+    statuspage.person_edits_incident(incident.id, status="identified", body="Cause found.")
+    tick(deps, 2)  # the sync sees the person's change: the incident is theirs
+    deliver(deps, alert("api-gateway-acme", "resolved", 3), 3)  # its alerts resolve; still open on the page
+    assert incident.status == "identified"
+
+    assert reminder_minutes(deps, slack, range(4, 50)) == [16, 31, 46]  # every 15 min after their update
+    at(deps, 50)
+    statuspage.person_edits_incident(incident.id, status="resolved", body="Fixed.")
+    assert reminder_minutes(deps, slack, range(51, 52)) == []  # read once more: resolved, so it ends
+    assert any("resolved by hand: reminders stop" in m["text"] for m in slack.messages("ops-alerts"))
+    reads = len(statuspage.received(statuspage.page_path))
+    assert reminder_minutes(deps, slack, range(52, 90)) == []
+    assert len(statuspage.received(statuspage.page_path)) == reads  # and no longer read
+
+
+def test_a_new_failure_while_a_persons_incident_is_open_is_told_and_opens_no_second_incident(
+    deps, statuspage, slack
+):
+    deliver(deps, alert("api-gateway-acme"), 0)
+    incident = only_incident(statuspage)
+    at(deps, 1)
+    statuspage.person_edits_incident(incident.id, status="identified", body="Cause found.")
+    tick(deps, 2)
+    deliver(deps, alert("api-gateway-acme", "resolved", 3), 3)
+
+    deliver(deps, alert("api-gateway-acme", minute=5), 5)  # the same component fails again
+    assert list(statuspage.incidents) == [incident.id]
+    [told] = slack.messages("incident-room")
+    assert "New failure while 'API: partial outage' is handled by hand" in told["text"]
+    assert "api-gateway-acme is DOWN (SEV2; API)" in told["text"]
+    tick(deps, 6)
+    deliver(deps, alert("api-gateway-acme", minute=5), 7)  # redelivered: not news again
+    assert len(slack.messages("incident-room")) == 1
+    assert list(statuspage.incidents) == [incident.id]
+    assert incident.status == "identified"
+
+    at(deps, 10)
+    statuspage.person_edits_incident(incident.id, status="resolved", body="Fixed.")
+    tick(deps, 11)  # still firing, but the person closed it: nothing opens for it
+    assert list(statuspage.incidents) == [incident.id]
+    deliver(deps, alert("postgres-primary", minute=12), 12)  # a later failure: back to normal
+    assert len(statuspage.incidents) == 2
+    newer = next(i for i in statuspage.incidents.values() if i.id != incident.id)
+    assert newer.status == "investigating"
+    assert statuspage.components["cmp-db"].status == "partial_outage"
+
+
+def test_an_incident_deleted_by_hand_is_no_longer_read_or_reminded(deps, statuspage, slack):
+    deliver(deps, alert("api-gateway-acme"), 0)
+    incident = only_incident(statuspage)
+    statuspage.person_deletes_incident(incident.id)
+    tick(deps, 2)
+    assert any("was deleted on the page" in m["text"] for m in slack.messages("ops-alerts"))
+    reads_before = len(statuspage.received(statuspage.page_path))
+    assert reminder_minutes(deps, slack, range(3, 40)) == []
+    assert len(statuspage.received(statuspage.page_path)) == reads_before
+    assert statuspage.incidents == {}  # not recreated while its failure lasts

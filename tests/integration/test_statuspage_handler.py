@@ -3,12 +3,17 @@ the sample events of events/statuspage_update/. What it returns, writes, posts a
 
 import json
 import sys
+import uuid
+from datetime import timedelta
+from typing import Any
 
 import pytest
 
+from runbook import runtime
 from runbook.observability import logger
 from tests.integration.test_health_probe_handler import emf, stdout_records
 from tests.support.lambda_runtime import FakeLambdaContext, load_event, load_handler_module, reset_cold_start
+from tests.support.run_doubles import T0, Clock
 from tests.support.slack_receiver import SlackReceiver
 from tests.support.statuspage_standin import StatuspageStandin
 
@@ -106,3 +111,38 @@ def test_without_a_statuspage_section_alerts_and_the_schedule_do_nothing_and_suc
     assert "no `statuspage:` section" in said["reason"]
     assert not [r for r in records if r.get("level") == "ERROR"]
     assert len(emf(records, "IdleInvocations")) == len(events)
+
+
+def sns_alert(status: str, minute: int) -> dict[str, Any]:
+    """The sample alert of events/statuspage_update/, firing or resolved at T0 + `minute`."""
+    event = load_event("statuspage_update/sns-runbook-alert.json")
+    message = json.loads(event["Records"][0]["Sns"]["Message"])
+    message |= {"status": status, "observed_at": (T0 + timedelta(minutes=minute)).isoformat()}
+    event["Records"][0]["Sns"] |= {"Message": json.dumps(message), "MessageId": str(uuid.uuid4())}
+    return event
+
+
+def test_a_new_failure_during_a_persons_incident_is_told_in_the_room_not_opened_again(
+    handler, statuspage, slack, monkeypatch
+):
+    clock = Clock(T0)
+    statuspage.now = clock
+    monkeypatch.setattr(runtime, "utc_now", clock)
+
+    def invoke(event: dict[str, Any], minute: int) -> dict[str, Any]:
+        clock.now = T0 + timedelta(minutes=minute)
+        summary: dict[str, Any] = handler(event, FakeLambdaContext())
+        return summary
+
+    invoke(sns_alert("firing", 0), 0)
+    [incident] = statuspage.incidents.values()
+    clock.now = T0 + timedelta(minutes=1)
+    statuspage.person_edits_incident(incident.id, status="identified", body="We found the cause.")
+    invoke(load_event("statuspage_update/schedule.json"), 2)  # the person's incident now
+    invoke(sns_alert("resolved", 3), 3)
+    summary = invoke(sns_alert("firing", 5), 5)  # the API fails again while it is open
+
+    assert list(statuspage.incidents) == [incident.id]
+    [told] = slack.messages("incident-room")
+    assert "api-gateway-acme is DOWN: answered 503, expected 200 (SEV1; API)" in told["text"]
+    assert (summary["wrote"], summary["told_room"]) == (None, 1)

@@ -12,8 +12,20 @@ Behaviour: Events v2 answers 202 and keeps the events in order (`events`), the o
 (routing_key, dedup_key) (`open_alerts`) and when each event of a routing key arrived (`arrivals`).
 With `events_rate_limit` set, it throttles as PagerDuty does: at most that many events (every action)
 per routing key over a rolling 60 s, answering 429 beyond (`throttled` counts them).
-REST keeps a small model: escalation policies with N levels (one user per level unless told otherwise),
-incidents on them (assigned to the users of their level, as PagerDuty assigns), escalations and notes.
+REST keeps a small model: escalation policies with N levels (one user per level unless told otherwise)
+and an escalation delay per level (`escalation_delay_in_minutes`, 30 unless told), incidents on them,
+escalations, notes and each incident's log. On the stand-in's clock `now` (the wall clock unless a test
+sets its own), as PagerDuty does:
+- an incident is assigned to the users of its level (`assignments[].at`: when that assignment was
+  made) until a person reassigns it to users (`person_reassigns`, as in the UI: a direct assignment,
+  which PagerDuty's rules no longer move);
+- a PUT with `escalation_level` (from whoever sends it: `From`) reassigns it to that level, now;
+- the policy's own rules escalate a triggered incident one level when it stays unacknowledged for
+  the level's delay (applied before each REST answer, or by `run_escalation_rules()`), stamped with
+  when the timeout fell due, and stop at the last level;
+- an acknowledgement (PUT status) pauses that; `acknowledgement_times_out(id)` ends it (the service's
+  acknowledgement timeout): triggered again, same assignments, the timer restarts;
+- every change is a log entry (`GET /incidents/{id}/log_entries`, `since`/`until`, paginated).
 Faults per path prefix: `fail_next(prefix, status, times, headers)` (for valid requests; a fault's
 body is PagerDuty-like unless given), `delay(prefix, seconds)`. The server, the faults and the violations
 are standin_server's.
@@ -32,11 +44,12 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Self
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
+import httpx
 import pytest
 from openapi_core import Config, OpenAPI
 from openapi_core.datatypes import RequestParameters
@@ -62,6 +75,7 @@ EVENTS_HOST = "https://events.pagerduty.com"  # the specs' servers: requests are
 REST_HOST = "https://api.pagerduty.com"
 ACCEPT = "application/vnd.pagerduty+json;version=2"
 TOKEN = "standin-rest-token-6f1d0c3b9a2e"
+DEFAULT_DELAY_MINUTES = 30  # PagerDuty's default escalation delay
 MAX_DEDUP_KEY = 255
 MAX_SUMMARY = 1024
 MAX_EVENT_BYTES = 512 * 1024
@@ -124,6 +138,20 @@ class StandinPolicy:
     name: str
     levels: list[list[str]]  # user ids on call at each level, level 1 first
     user_names: dict[str, str] = field(default_factory=dict)
+    delays: list[int] = field(default_factory=list)  # escalation_delay_in_minutes of each level
+
+    def delay_of(self, level: int) -> timedelta:
+        return timedelta(
+            minutes=self.delays[level - 1] if level <= len(self.delays) else DEFAULT_DELAY_MINUTES
+        )
+
+
+@dataclass(frozen=True)
+class StandinLogEntry:
+    type: str  # trigger_log_entry, escalate_log_entry, ...
+    created_at: datetime
+    agent: str | None  # a person's email; None: PagerDuty itself (the service: a timeout, an event)
+    assignees: tuple[str, ...] = ()  # escalate and assign entries: who it went to
 
 
 @dataclass
@@ -140,6 +168,17 @@ class StandinIncident:
     incident_key: str | None = None
     notes: list[str] = field(default_factory=list)
     escalations: list[int] = field(default_factory=list)  # levels set through PUT, in order
+    assigned_at: datetime | None = None  # when its current assignees were assigned (created_at first)
+    assignees: list[str] | None = None  # a direct assignment (PUT assignments); None: its level's users
+    log: list[StandinLogEntry] = field(default_factory=list)  # oldest first
+
+    @property
+    def timer_started_at(self) -> datetime:
+        """Since when PagerDuty's escalation timer runs at this level: the assignment, or the end of
+        the last acknowledgement."""
+        starts = [self.assigned_at or self.created_at]
+        starts += [e.created_at for e in self.log if e.type == "unacknowledge_log_entry"]
+        return max(starts)
 
 
 @dataclass(frozen=True)
@@ -176,6 +215,7 @@ class PagerDutyStandin(PathFaultStandin):
         super().__init__()
         self.token = token
         self.clock = clock  # wall clock, for the rolling minute of the rate limit
+        self.now: Callable[[], datetime] = lambda: datetime.now(UTC)  # REST's: assignments, log, rules
         self.events_rate_limit: int | None = None  # per routing key per rolling 60 s; None: unlimited
         self.requests: list[StandinRequest] = []
         self.events: list[dict[str, Any]] = []  # accepted events, in order
@@ -206,12 +246,25 @@ class PagerDutyStandin(PathFaultStandin):
     # --- what tests set up (fail_next, delay: PathFaultStandin's) ---------------------------------
 
     def add_policy(
-        self, policy_id: str = "PEP0001", levels: int = 4, name: str | None = None
+        self,
+        policy_id: str = "PEP0001",
+        levels: int = 4,
+        name: str | None = None,
+        *,
+        delays: list[int] | None = None,
+        users_per_level: int = 1,
     ) -> StandinPolicy:
-        """A policy with `levels` levels, one user on call at each: U<policy>L<n>."""
-        users = [[f"U{policy_id}L{n}"] for n in range(1, levels + 1)]
-        names = {f"U{policy_id}L{n}": f"Level {n} on-call" for n in range(1, levels + 1)}
-        policy = StandinPolicy(policy_id, name or f"Policy {policy_id}", users, names)
+        """A policy with `levels` levels, `users_per_level` users on call at each (U<policy>L<n>, then
+        U<policy>L<n>b, ...), each level escalating after `delays[n-1]` minutes (30 by default)."""
+        suffixes = ["", *"bcdefgh"][:users_per_level]
+        users = [[f"U{policy_id}L{n}{x}" for x in suffixes] for n in range(1, levels + 1)]
+        names = {
+            f"U{policy_id}L{n}{x}": f"Level {n} on-call" + (f" {x}" if x else "")
+            for n in range(1, levels + 1)
+            for x in suffixes
+        }
+        delays = list(delays) if delays is not None else [DEFAULT_DELAY_MINUTES] * levels
+        policy = StandinPolicy(policy_id, name or f"Policy {policy_id}", users, names, delays)
         with self._lock:
             self.policies[policy_id] = policy
         return policy
@@ -236,26 +289,126 @@ class PagerDutyStandin(PathFaultStandin):
                 if policy_id not in self.policies:
                     self.add_policy(policy_id)
             number = len(self.incidents) + 1
+            created = created_at or self.now()
             incident = StandinIncident(
                 id=incident_id or f"PINC{number:04d}",
                 number=number,
                 title=title or f"Incident {number}",
                 service_id=service_id,
                 policy_id=policy_id,
-                created_at=created_at or datetime.now(UTC),
+                created_at=created,
                 status=status,
                 urgency=urgency,
                 escalation_level=escalation_level,
                 incident_key=incident_key or uuid.uuid4().hex,
+                assigned_at=created,
             )
+            incident.log.append(StandinLogEntry("trigger_log_entry", created, None))
+            if status == "acknowledged":
+                incident.log.append(StandinLogEntry("acknowledge_log_entry", created, "someone@example.com"))
             self.incidents[incident.id] = incident
         return incident
+
+    # --- what people do --------------------------------------------------------------------------------
+
+    def person_updates_incident(
+        self, incident_id: str, changes: dict[str, Any], from_email: str = "alice@example.com"
+    ) -> dict[str, Any]:
+        """A person's change (escalate, acknowledge, resolve), sent as PUT /incidents/{id}
+        to this stand-in, checked like every request: `changes` is the body's `incident` object
+        (without `type`). PagerDuty's answer, which must be a success."""
+        response = httpx.put(
+            f"{self.rest_url}/incidents/{quote(incident_id, safe='')}",
+            json={"incident": {"type": "incident_reference", **changes}},
+            headers={
+                "Authorization": f"Token token={self.token}",
+                "Accept": ACCEPT,
+                "Content-Type": "application/json",
+                "From": from_email,
+            },
+            timeout=5.0,
+        )
+        assert response.is_success, response.text
+        answer: dict[str, Any] = response.json()
+        return answer
+
+    def person_reassigns(
+        self, incident_id: str, users: list[str], from_email: str = "alice@example.com"
+    ) -> StandinIncident:
+        """A person reassigning the incident to these users in PagerDuty's UI, now (the REST spec marks
+        an assignee's id read-only, so no spec-valid PUT can do it): a direct assignment, new
+        assignments, an assign_log_entry; PagerDuty's rules no longer escalate it."""
+        self.run_escalation_rules()  # what PagerDuty did before the person acted
+        with self._lock:
+            incident = self.incidents[incident_id]
+            known = {user for level in self.policies[incident.policy_id].levels for user in level}
+            assert users, "reassign to at least one user"
+            assert set(users) <= known, users
+            incident.assignees = list(users)
+            incident.status = "triggered"
+            self._assign(incident, self.now(), from_email, "assign_log_entry")
+        return incident
+
+    # --- what PagerDuty does by itself --------------------------------------------------------------
+
+    def run_escalation_rules(self) -> None:
+        """Each triggered incident on its policy that stayed unacknowledged for its level's delay moves
+        one level up (as often as the delays allow by `now`), stamped with when the timeout fell due."""
+        now = self.now()
+        with self._lock:
+            for incident in self.incidents.values():
+                policy = self.policies[incident.policy_id]
+                while (
+                    incident.status == "triggered"
+                    and incident.assignees is None
+                    and incident.escalation_level < len(policy.levels)
+                ):
+                    due = incident.timer_started_at + policy.delay_of(incident.escalation_level)
+                    if due > now:
+                        break
+                    incident.escalation_level += 1
+                    self._assign(incident, due, None, "escalate_log_entry")
+
+    def acknowledgement_times_out(self, incident_id: str) -> StandinIncident:
+        """The service's acknowledgement timeout, now: the incident is triggered again, still assigned
+        to whom it was, and its level's escalation timer starts again."""
+        self.run_escalation_rules()
+        with self._lock:
+            incident = self.incidents[incident_id]
+            assert incident.status == "acknowledged", incident.status
+            incident.status = "triggered"
+            incident.log.append(StandinLogEntry("unacknowledge_log_entry", self.now(), None))
+        return incident
+
+    def _assign(self, incident: StandinIncident, at: datetime, agent: str | None, kind: str) -> None:
+        incident.assigned_at = at
+        incident.log.append(StandinLogEntry(kind, at, agent, tuple(self._assignees(incident))))
+
+    def _assignees(self, incident: StandinIncident) -> list[str]:
+        if incident.status == "resolved":
+            return []
+        if incident.assignees is not None:
+            return incident.assignees
+        return self.policies[incident.policy_id].levels[incident.escalation_level - 1]
 
     # --- what tests read (and take_violations) ----------------------------------------------------
 
     def received(self, path_prefix: str) -> list[StandinRequest]:
         with self._lock:
             return [r for r in self.requests if r.path.startswith(path_prefix)]
+
+    def incident_document(self, incident_id: str) -> dict[str, Any]:
+        """The incident as GET /incidents/{id} answers it now (PagerDuty's rules applied first)."""
+        self.run_escalation_rules()
+        with self._lock:
+            return self._incident_json(self.incidents[incident_id])
+
+    def log_documents(self, incident_id: str) -> list[dict[str, Any]]:
+        """The incident's whole log as GET /incidents/{id}/log_entries answers it, oldest first."""
+        self.run_escalation_rules()
+        with self._lock:
+            incident = self.incidents[incident_id]
+            return [self._log_entry_json(incident, i, entry) for i, entry in enumerate(incident.log)]
 
     def most_events_in_a_minute(self, routing_key: str) -> int:
         """The most events of `routing_key` accepted within any rolling 60 s: what PagerDuty limits."""
@@ -304,6 +457,7 @@ class PagerDutyStandin(PathFaultStandin):
         if not self._authorized(request):
             return 401, {"error": {"message": "Unauthorized", "code": 2006}}, ()
         with self._lock:
+            self.run_escalation_rules()  # what PagerDuty did in the meantime
             status, document = self._rest(request)
         return status, document, ()
 
@@ -406,19 +560,47 @@ class PagerDutyStandin(PathFaultStandin):
             return _not_found()
         changes = request.json()["incident"]
         policy = self.policies[incident.policy_id]
+        person, now = request.headers["from"], self.now()
+        if "escalation_level" in changes and incident.status == "resolved":
+            return _invalid("Incident Already Resolved")
         if "escalation_level" in changes:
             level = changes["escalation_level"]
-            if incident.status == "resolved":
-                return _invalid("Incident Already Resolved")
             if not 1 <= level <= len(policy.levels):
                 return _invalid(f"Escalation level {level} is not in the escalation policy")
             incident.escalation_level = level
             incident.escalations.append(level)
             incident.status = "triggered"  # escalating reassigns and re-notifies: it is triggered again
-            self.escalations.append(Escalation(incident.id, level, request.headers["from"]))
-        if "status" in changes:
+            incident.assignees = None  # back on its policy
+            self._assign(incident, now, person, "escalate_log_entry")
+            self.escalations.append(Escalation(incident.id, level, person))
+        if "status" in changes and changes["status"] != incident.status:
             incident.status = changes["status"]
+            kind = {"acknowledged": "acknowledge_log_entry", "resolved": "resolve_log_entry"}
+            incident.log.append(StandinLogEntry(kind.get(incident.status, "trigger_log_entry"), now, person))
         return 200, {"incident": self._incident_json(incident)}
+
+    def _list_log_entries(self, request: StandinRequest) -> tuple[int, Any]:
+        incident = self.incidents.get(_id_of(request.path))
+        if incident is None:
+            return _not_found()
+        query = ImmutableMultiDict(list(request.query))
+        since = datetime.fromisoformat(query["since"]) if "since" in query else None
+        until = datetime.fromisoformat(query["until"]) if "until" in query else None
+        limit = min(int(query.get("limit", 25)), 100)
+        offset = int(query.get("offset", 0))
+        matching = [
+            (index, entry)
+            for index, entry in enumerate(incident.log)
+            if (since is None or entry.created_at >= since) and (until is None or entry.created_at < until)
+        ]
+        page = matching[offset : offset + limit]
+        return 200, {
+            "log_entries": [self._log_entry_json(incident, index, entry) for index, entry in page],
+            "limit": limit,
+            "offset": offset,
+            "more": offset + len(page) < len(matching),
+            "total": None,
+        }
 
     def _add_note(self, request: StandinRequest) -> tuple[int, Any]:
         incident = self.incidents.get(_id_of(request.path))
@@ -433,7 +615,7 @@ class PagerDutyStandin(PathFaultStandin):
                 "user": {"id": "PUSER01", "type": "user_reference", "summary": request.headers["from"]},
                 "channel": {"summary": "The PagerDuty website or APIs"},
                 "content": content,
-                "created_at": _iso(datetime.now(UTC)),
+                "created_at": _iso(self.now()),
             }
         }
 
@@ -472,7 +654,8 @@ class PagerDutyStandin(PathFaultStandin):
     def _incident_json(self, incident: StandinIncident) -> dict[str, Any]:
         policy = self.policies[incident.policy_id]
         created = _iso(incident.created_at)
-        assignees = policy.levels[incident.escalation_level - 1] if incident.status != "resolved" else []
+        assigned = _iso(incident.assigned_at or incident.created_at)
+        updated = _iso(max(e.created_at for e in incident.log)) if incident.log else created
         return {
             "id": incident.id,
             "type": "incident",
@@ -482,7 +665,7 @@ class PagerDutyStandin(PathFaultStandin):
             "incident_number": incident.number,
             "title": incident.title,
             "created_at": created,
-            "updated_at": created,
+            "updated_at": updated,
             "status": incident.status,
             "incident_key": incident.incident_key,
             "service": {
@@ -492,9 +675,12 @@ class PagerDutyStandin(PathFaultStandin):
                 "self": f"{self.base_url}/services/{incident.service_id}",
                 "html_url": f"https://standin.pagerduty.com/service-directory/{incident.service_id}",
             },
-            "assignments": [{"at": created, "assignee": self._user_ref(policy, user)} for user in assignees],
-            "assigned_via": "escalation_policy",
-            "last_status_change_at": created,
+            "assignments": [
+                {"at": assigned, "assignee": self._user_ref(policy, user)}
+                for user in self._assignees(incident)
+            ],
+            "assigned_via": "direct_assignment" if incident.assignees is not None else "escalation_policy",
+            "last_status_change_at": updated,
             "alert_counts": {"all": 1, "triggered": int(incident.status != "resolved"), "resolved": 0},
             "is_mergeable": True,
             "escalation_policy": self._policy_ref(policy),
@@ -503,6 +689,44 @@ class PagerDutyStandin(PathFaultStandin):
             "acknowledgements": [],
             "urgency": incident.urgency,
         }
+
+    def _log_entry_json(
+        self, incident: StandinIncident, index: int, entry: StandinLogEntry
+    ) -> dict[str, Any]:
+        policy = self.policies[incident.policy_id]
+        entry_id = f"R{incident.id}{index:04d}"
+        agent = (
+            {"id": "PUSER01", "type": "user_reference", "summary": entry.agent}
+            if entry.agent
+            else {
+                "id": incident.service_id,
+                "type": "service_reference",
+                "summary": f"Service {incident.service_id}",
+            }
+        )
+        document: dict[str, Any] = {
+            "id": entry_id,
+            "type": entry.type,
+            "summary": entry.type.removesuffix("_log_entry").replace("_", " ").capitalize(),
+            "self": f"{self.base_url}/log_entries/{entry_id}?incident_id={incident.id}",
+            "html_url": f"https://standin.pagerduty.com/incidents/{incident.id}/log_entries/{entry_id}",
+            "created_at": _iso(entry.created_at),
+            "agent": agent,
+            # No `channel`: the spec's Channel is a oneOf whose five branches all accept {"type": ...},
+            # so no plain channel validates against it. It is optional; the project does not read it.
+            "incident": {
+                "id": incident.id,
+                "type": "incident_reference",
+                "summary": f"[#{incident.number}] {incident.title}",
+                "self": f"{self.base_url}/incidents/{incident.id}",
+                "html_url": f"https://standin.pagerduty.com/incidents/{incident.id}",
+            },
+            "service": {"id": incident.service_id, "type": "service_reference"},
+            "teams": [],
+        }
+        if entry.type in ("escalate_log_entry", "assign_log_entry"):
+            document["assignees"] = [self._user_ref(policy, user) for user in entry.assignees]
+        return document
 
     def _policy_json(self, policy: StandinPolicy) -> dict[str, Any]:
         return self._policy_ref(policy) | {
@@ -513,7 +737,7 @@ class PagerDutyStandin(PathFaultStandin):
             "escalation_rules": [
                 {
                     "id": f"PRULE{level}",
-                    "escalation_delay_in_minutes": 5,
+                    "escalation_delay_in_minutes": int(policy.delay_of(level).total_seconds() // 60),
                     "targets": [self._user_ref(policy, user) for user in users],
                 }
                 for level, users in enumerate(policy.levels, start=1)
@@ -547,11 +771,13 @@ _REST_ROUTES: dict[tuple[str, str], _RestHandler] = {
     ("GET", "/incidents/{id}"): PagerDutyStandin._get_incident,
     ("PUT", "/incidents/{id}"): PagerDutyStandin._update_incident,
     ("POST", "/incidents/{id}/notes"): PagerDutyStandin._add_note,
+    ("GET", "/incidents/{id}/log_entries"): PagerDutyStandin._list_log_entries,
     ("GET", "/escalation_policies/{id}"): PagerDutyStandin._get_policy,
     ("GET", "/oncalls"): PagerDutyStandin._list_on_calls,
 }
 _ROUTE_PATTERNS = [
     (re.compile(r"^/incidents/[^/]+/notes$"), "/incidents/{id}/notes"),
+    (re.compile(r"^/incidents/[^/]+/log_entries$"), "/incidents/{id}/log_entries"),
     (re.compile(r"^/incidents/[^/]+$"), "/incidents/{id}"),
     (re.compile(r"^/escalation_policies/[^/]+$"), "/escalation_policies/{id}"),
 ]

@@ -19,7 +19,8 @@ Model: components (`add_component`), incidents created and patched through the A
 statuses of a request are applied to the page's components (and attach them to the incident), a
 status change or a body adds an incident update (newest first in the answers), metadata is merged by
 top-level key, impact follows the worst component unless overridden. What a person does in the
-Statuspage UI: `person_creates_incident`, `person_edits_incident`, `person_edits_component`. Faults
+Statuspage UI: `person_creates_incident`, `person_edits_incident`, `person_deletes_incident`,
+`person_edits_component`. Faults
 per API path prefix (the path after /v1): `fail_next(prefix, status, times, headers)` (for valid,
 authorized requests within the rate; a fault's body is {"error": ...} unless given),
 `delay(prefix, seconds)`. The server, the faults and the violations are standin_server's.
@@ -269,6 +270,12 @@ class StatuspageStandin(PathFaultStandin):
                 incident.updates.append(_update(incident.status, body or "", stamp, [], True, by_person=True))
             incident.updated_at = stamp
         return incident
+
+    def person_deletes_incident(self, incident_id: str) -> None:
+        """As a person deleting the incident in the UI: it is gone (GET answers 404); its components
+        keep their statuses."""
+        with self._lock:
+            del self.incidents[incident_id]
 
     def person_edits_component(self, component_id: str, status: str) -> StandinComponent:
         """As a person setting a component's status on the components page: its updated_at moves; no

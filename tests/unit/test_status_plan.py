@@ -144,8 +144,71 @@ def test_an_incident_a_person_changed_is_left_alone_and_said_so_once():
     later = plan(desired, result.record, observed_as(record, status="identified"), NOW, config())
     assert (later.write, later.notices) == (None, ())
     over = plan(Desired({}, "none"), result.record, observed_as(record, status="identified"), NOW, config())
-    assert over.clear  # the outage is over: forget it, without touching the page
+    assert not over.clear  # its alerts resolved, but it is still open on the page: still followed
     assert over.write is None
+    assert over.record is not None
+    assert over.record.people_alerts == []
+    closed = plan(Desired({}, "none"), over.record, observed_as(record, status="resolved"), NOW, config())
+    assert closed.clear  # resolved by the person: now it is over, without touching the page
+    assert closed.write is None
+    assert any("resolved by hand: reminders stop" in n for n in closed.notices)
+
+
+def taken_over(*checks: str, **fields: object) -> OwnedIncident:
+    keys = [f"health-probe/{check}" for check in checks]
+    return owned(status="identified", hands_off=True, people_alerts=keys, **fields)
+
+
+def test_a_new_failure_while_a_person_has_the_incident_is_told_in_the_room_once_and_opens_nothing():
+    record = taken_over("api-gateway-acme")
+    alerts = [open_alert("api-gateway-acme"), open_alert("api-gateway-globex", "SEV1")]
+    result = plan(desired_state(alerts, config()), record, observed_as(record), NOW, config())
+    assert (result.write, result.clear, result.notices) == (None, False, ())
+    [message] = result.room
+    assert "New failure while 'API: partial outage' is handled by hand" in message
+    assert "- api-gateway-globex is DOWN (SEV1; API)" in message
+    assert "api-gateway-acme" not in message  # the person's already
+    assert result.record is not None
+    assert result.record.people_alerts == ["health-probe/api-gateway-acme", "health-probe/api-gateway-globex"]
+    again = plan(desired_state(alerts, config()), result.record, observed_as(record), NOW, config())
+    assert (again.write, again.room, again.record) == (None, (), None)
+
+
+def test_a_failure_that_resolved_and_fires_again_is_news_again():
+    record = taken_over("api-gateway-acme")
+    resolved = plan(Desired({}, "none"), record, observed_as(record), NOW, config())
+    assert resolved.record is not None
+    assert resolved.record.people_alerts == []
+    assert resolved.room == ()
+    desired = desired_state([open_alert("api-gateway-acme")], config())
+    fired = plan(desired, resolved.record, observed_as(record), NOW, config())
+    assert fired.write is None
+    assert len(fired.room) == 1
+
+
+def test_once_the_person_closed_it_its_alerts_open_nothing_and_a_later_failure_opens_a_new_incident():
+    record = taken_over("api-gateway-acme")
+    still = desired_state([open_alert("api-gateway-acme")], config())
+    closed = plan(still, record, observed_as(record, status="resolved"), NOW, config())
+    assert (closed.write, closed.clear) == (None, False)
+    assert closed.record is not None
+    assert closed.record.page_closed
+    quiet = plan(still, closed.record, None, NOW, config())  # no longer read: observed is None
+    assert (quiet.write, quiet.clear, quiet.notices) == (None, False, ())
+    later = desired_state([open_alert("api-gateway-acme"), open_alert("postgres-primary")], config())
+    reopened = plan(later, closed.record, None, NOW, config())
+    assert reopened.write is not None
+    assert reopened.write.kind == "create"
+    assert reopened.write.components == {"cmp-api": "partial_outage", "cmp-db": "partial_outage"}
+    over = plan(Desired({}, "none"), closed.record, None, NOW, config())
+    assert over.clear
+
+
+def test_a_persons_incident_deleted_on_the_page_is_no_longer_followed():
+    record = taken_over()
+    result = plan(Desired({}, "none"), record, None, NOW, config())
+    assert result.clear
+    assert any("deleted by hand" in n for n in result.notices)
 
 
 def test_a_component_a_person_changed_is_not_overwritten():
@@ -164,3 +227,5 @@ def test_an_incident_deleted_on_the_page_is_not_recreated_during_the_same_outage
     assert result.write is None
     assert result.record is not None
     assert result.record.hands_off
+    assert result.record.page_closed  # nothing left to read or remind about
+    assert plan(desired, result.record, None, NOW, config()).write is None

@@ -183,12 +183,6 @@ class PagingState:
         """Undo a claim whose escalation failed, so that the next sweep tries again."""
         self._client.delete_item(TableName=self._table, Key=_escalation_key(incident_id, level))
 
-    def escalated_at(self, incident_id: str, level: int) -> datetime | None:
-        item = self._client.get_item(
-            TableName=self._table, Key=_escalation_key(incident_id, level), ConsistentRead=True
-        ).get("Item")
-        return datetime.fromisoformat(item["at"]["S"]) if item else None
-
 
 def _open_key(dedup_key: str) -> dict[str, Any]:
     return {"pk": {"S": f"pdalert#{dedup_key}"}, "sk": {"S": "members"}}

@@ -11,6 +11,10 @@ has no such field; `escalation_level` exists only as a PUT input). `escalation_l
 an incident that escalates is reassigned to the on-call users of the new level, so its current
 assignees, matched against the policy's on-calls (GET /oncalls), name the level. Unknown (None) when
 no assignee is on call in the policy, or when the assignees are on call at several levels.
+
+Nor does it say since when the incident is at that level; its assignments do: each has `at`, "the time
+at which the assignment was created", set by PagerDuty whoever escalated or reassigned it (a person,
+PagerDuty's own escalation timeout, this project). `Incident.assigned_at` keeps the earliest.
 """
 
 import hashlib
@@ -19,7 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SecretStr, TypeAdapter, model_validator
 
 from runbook.text import truncate
 
@@ -36,6 +40,7 @@ MAX_URL = 2048
 MAX_LINKS = 20
 TRUNCATED_NOTE_KEY = "runbook_truncated"
 _HASH_CHARS = 16
+_MOMENT = TypeAdapter(AwareDatetime)
 
 
 def _json_bytes(document: Any) -> int:
@@ -244,6 +249,9 @@ class Incident(_Frozen):
     service_id: str
     escalation_policy_id: str | None = None
     assignee_ids: tuple[str, ...] = ()
+    # The earliest `at` of its assignments: when its current assignees were assigned. A responder added
+    # later does not move it; an escalation or a reassignment replaces every assignment, so it does.
+    assigned_at: AwareDatetime | None = None
     html_url: str | None = None
     # Not in the REST API: filled by PagerDutyRest.triggered_incidents from the policy's on-calls
     # (escalation_level_from); None when it cannot be told.
@@ -251,6 +259,8 @@ class Incident(_Frozen):
 
     @classmethod
     def from_api(cls, data: Mapping[str, Any]) -> "Incident":
+        assignments = data.get("assignments") or ()
+        assigned = [_MOMENT.validate_python(a["at"]) for a in assignments if a.get("at") is not None]
         return cls(
             id=data["id"],
             incident_key=data.get("incident_key"),
@@ -262,10 +272,31 @@ class Incident(_Frozen):
             escalation_policy_id=_ref_id(data.get("escalation_policy")),
             assignee_ids=tuple(
                 assignee_id
-                for assignment in data.get("assignments") or ()
+                for assignment in assignments
                 if (assignee_id := _ref_id(assignment.get("assignee")))
             ),
+            assigned_at=min(assigned, default=None),
             html_url=data.get("html_url"),
+        )
+
+
+class LogEntry(_Frozen):
+    """One entry of an incident's log (GET /incidents/{id}/log_entries): what happened, and when.
+    `type` is PagerDuty's: trigger_log_entry, escalate_log_entry, unacknowledge_log_entry, ..."""
+
+    id: str
+    type: str
+    created_at: AwareDatetime
+    agent_type: str | None = None  # who: user_reference (a person), service_reference (PagerDuty), ...
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> "LogEntry":
+        agent = data.get("agent")
+        return cls(
+            id=data["id"],
+            type=data["type"],
+            created_at=data["created_at"],
+            agent_type=agent.get("type") if isinstance(agent, Mapping) else None,
         )
 
 

@@ -8,6 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from runbook.models.levels import Sev
 
 MAX_TIMELINE = 50
+# Alert keys are at most 200 characters: the list stays well inside a 400 KB DynamoDB item.
+MAX_PEOPLE_ALERTS = 1000
 
 
 class OpenAlert(BaseModel):
@@ -48,6 +50,17 @@ class OwnedIncident(BaseModel):
     monitoring_since: datetime | None = None
     hands_off: bool = Field(default=False, description="A person changed the incident: leave it alone.")
     hands_off_components: list[str] = Field(default_factory=list)
+    people_alerts: list[str] = Field(
+        default_factory=list,
+        max_length=MAX_PEOPLE_ALERTS,
+        description="Alerts in a person's hands (keys): open when the person took the incident over, or "
+        "told in #incident-room since. They open no other incident; one that resolves leaves the list.",
+    )
+    page_closed: bool = Field(
+        default=False,
+        description="The person resolved or deleted the incident on the page: no more reads or reminders; "
+        "a failure not in people_alerts opens a new incident.",
+    )
     last_reminder_at: datetime | None = None
     timeline: list[TimelineEntry] = Field(default_factory=list, max_length=MAX_TIMELINE)
     version: int = 0

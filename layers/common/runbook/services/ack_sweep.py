@@ -2,6 +2,14 @@
 deadline (runbook: 5 minutes; per SEV in the config) moves to the next level of its escalation policy,
 with a note that says why and who is next on the runbook's path.
 
+The time at the current level is PagerDuty's own record, whoever moved the incident there (a person,
+PagerDuty's escalation timeout, this project): it counts from when its current assignees were
+assigned (the assignments' `at`), or from when it last went back to triggered after an
+acknowledgement (its log), whichever is later. So a reassignment, even within one level, gives the
+new assignees the whole deadline, and so does an acknowledgement that ended. The log is read only for
+an incident past its deadline by its assignments: one request each, at most MAX_LOG_READS_PER_SWEEP
+per sweep, so that a sweep stays well under PagerDuty's 960 requests a minute.
+
 Each (incident, level) is claimed in the state table before it is escalated, so overlapping sweeps
 never escalate one incident twice for the same deadline; a failed escalation gives its claim back.
 The sweep stops at the policy's last level.
@@ -20,12 +28,22 @@ from runbook.models.paging import AckEscalation, PagerDutyConfig
 from runbook.text import human_duration
 
 MAX_INCIDENTS_PER_SWEEP = 500
+# Each costs up to three requests (the log, the escalation, the note); the rest wait a minute.
+MAX_LOG_READS_PER_SWEEP = 200
+# Entries after which the assignees are paged again without a new assignment: an acknowledgement ended
+# (by hand, or by the service's acknowledgement timeout). An acknowledgement counts too: a triggered
+# incident acknowledged at t went back to triggered after t. (The spec names it both ways.)
+RETRIGGERING_ENTRIES = frozenset(
+    {"unacknowledge_log_entry", "acknowledge_log_entry", "acknowledgement_log_entry"}
+)
 
 
 class IncidentsApi(Protocol):
     def triggered_incidents(self, service_ids: list[str], deadline: float) -> list[Any]: ...
 
     def escalation_policy(self, policy_id: str, deadline: float) -> Any: ...
+
+    def log_entries(self, incident_id: str, since: datetime, deadline: float) -> list[Any]: ...
 
     def escalate(self, incident_id: str, level: int, deadline: float) -> None: ...
 
@@ -53,6 +71,8 @@ class SweepSummary(BaseModel):
     at_last_level: int = 0
     unknown_level: int = 0
     failed: int = 0
+    log_reads: int = 0
+    deferred: int = 0  # past their deadline, left for the next sweep (MAX_LOG_READS_PER_SWEEP)
 
 
 def sweep(deps: SweepDependencies, budget_s: float) -> SweepSummary:
@@ -74,6 +94,10 @@ def sweep(deps: SweepDependencies, budget_s: float) -> SweepSummary:
             )
             break
         _consider(incident, deps, policies, summary, deadline)
+    if summary.deferred:
+        deps.reporter.problem(
+            "more incidents past their deadline than one sweep reads", left=summary.deferred
+        )
     return summary
 
 
@@ -93,9 +117,26 @@ def _consider(
     if level >= policies[policy].levels:
         summary.at_last_level += 1
         return
-    since = deps.state.escalated_at(incident.id, level) or incident.created_at
     sev = deps.state.sev_of(incident.incident_key) if incident.incident_key else None
     allowed = ack.deadline_for(sev)
+    since = incident.assigned_at or incident.created_at
+    if (now - since).total_seconds() < allowed:
+        return
+    if summary.log_reads >= MAX_LOG_READS_PER_SWEEP:
+        summary.deferred += 1
+        return
+    summary.log_reads += 1
+    try:
+        entries = deps.api.log_entries(incident.id, since, deadline)
+    except Exception as error:
+        deps.reporter.problem(
+            "incident log unreadable; the next sweep tries again",
+            incident=incident.id,
+            error=type(error).__name__,
+        )
+        summary.failed += 1
+        return
+    since = max([since, *(e.created_at for e in entries if e.type in RETRIGGERING_ENTRIES)])
     waited = (now - since).total_seconds()
     if waited < allowed:
         return

@@ -4,24 +4,30 @@ plan the one write that moves the page towards it. Redelivered, reordered or los
 in the same page, because nothing here depends on which message came last.
 
 What a person changed by hand (an incident's status or impact, a component's status) is never
-overwritten: the incident, or that component, is left alone, and the plan says so once.
+overwritten: the incident, or that component, is left alone, and the plan says so once. An incident a
+person took over is followed until it is resolved (or deleted) on the page: no other incident opens
+meanwhile, and each new failure is told in #incident-room instead (`Plan.room`). Once the person
+closed it, the alerts still firing from it open nothing; a later failure opens a new incident.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
 from runbook.models.status_config import COMPONENT_RANK, IMPACT_RANK, StatuspageConfig
-from runbook.models.status_state import OpenAlert, OwnedIncident
+from runbook.models.status_state import MAX_PEOPLE_ALERTS, OpenAlert, OwnedIncident
 from runbook.text import human_duration
 
 OWNER_METADATA = {"runbook_automation": {"owned": "true"}}
+MAX_NAMED_FAILURES = 10  # in one #incident-room message
 
 
 @dataclass(frozen=True)
 class Desired:
     components: dict[str, str]  # component id -> status, affected ones only
     impact: str
+    causes: tuple[OpenAlert, ...] = ()  # the open alerts that affect a component
 
     @property
     def outage(self) -> bool:
@@ -53,11 +59,13 @@ class Plan:
     record: OwnedIncident | None = None  # to save after the write (with the new incident id on create)
     clear: bool = False  # the incident is over: forget the record
     notices: tuple[str, ...] = ()  # for #ops-alerts
+    room: tuple[str, ...] = ()  # for #incident-room: new failures while a person has the incident
 
 
 def desired_state(alerts: list[OpenAlert], config: StatuspageConfig) -> Desired:
     components: dict[str, str] = {}
     impact = "none"
+    causes: list[OpenAlert] = []
     for alert in alerts:
         if alert.sev not in config.sevs:
             continue
@@ -71,7 +79,9 @@ def desired_state(alerts: list[OpenAlert], config: StatuspageConfig) -> Desired:
                     components[component.id] = status
                 if IMPACT_RANK[level] > IMPACT_RANK[impact]:
                     impact = level
-    return Desired(components, impact if components else "none")
+                if not causes or causes[-1] is not alert:
+                    causes.append(alert)
+    return Desired(components, impact if components else "none", tuple(causes))
 
 
 def plan(
@@ -83,15 +93,15 @@ def plan(
 ) -> Plan:
     if record is None:
         return _open(desired, now, config) if desired.outage else Plan()
-    if observed is None:  # deleted on the page by a person
-        return _hands_off(record, now, "the incident was deleted on the page", desired)
     if record.hands_off:
-        return Plan(clear=True) if not desired.outage else Plan()
+        return _follow_persons_incident(desired, record, observed, now, config)
+    if observed is None:  # deleted on the page by a person
+        return _hands_off(record, observed, now, "the incident was deleted on the page", desired)
     if observed.status != record.status or observed.impact != record.impact:
         what = (
             f"status {observed.status}" if observed.status != record.status else f"impact {observed.impact}"
         )
-        return _hands_off(record, now, f"a person set its {what}", desired)
+        return _hands_off(record, observed, now, f"a person set its {what}", desired)
     record, notices = _note_hand_edited_components(record, observed, now, config)
     if desired.outage:
         return _follow_outage(desired, record, now, config, notices)
@@ -172,15 +182,99 @@ def _recover(
     return Plan(record=record if notices else None, notices=notices)
 
 
-def _hands_off(record: OwnedIncident, now: datetime, why: str, desired: Desired) -> Plan:
+def _hands_off(
+    record: OwnedIncident, observed: Observed | None, now: datetime, why: str, desired: Desired
+) -> Plan:
+    """A person took the incident over: from now on it is theirs, and so are the alerts open now."""
+    closed = observed is None or observed.status == "resolved"
+    then = (
+        "A new failure opens a new incident."
+        if closed
+        else "Reminders continue while it is open; new failures are told in #incident-room."
+    )
     notice = (
         f"Statuspage incident {record.name!r} was changed by hand ({why}): "
-        "runbook-automation leaves it alone."
+        f"runbook-automation leaves it alone. {then}"
     )
-    if not desired.outage:
+    people_alerts = _keys(desired.causes)
+    if closed and not people_alerts:
         return Plan(clear=True, notices=(notice,))
-    new = record.model_copy(update={"hands_off": True}).noted(now, notice)
+    new = record.model_copy(
+        update={"hands_off": True, "page_closed": closed, "people_alerts": people_alerts}
+    ).noted(now, notice)
     return Plan(record=new, notices=(notice,))
+
+
+def _follow_persons_incident(
+    desired: Desired,
+    record: OwnedIncident,
+    observed: Observed | None,
+    now: datetime,
+    config: StatuspageConfig,
+) -> Plan:
+    """An incident a person took over: followed (read, reminded) until it is resolved or deleted on the
+    page. Meanwhile no other incident opens, and each new failure is told in #incident-room. Then the
+    alerts still open from it open nothing; a later failure opens a new incident."""
+    notices: tuple[str, ...] = ()
+    if not record.page_closed and (observed is None or observed.status == "resolved"):
+        how = "deleted" if observed is None else "resolved"
+        notice = (
+            f"Statuspage incident {record.name!r} was {how} by hand: reminders stop; "
+            "a new failure opens a new incident."
+        )
+        record = record.model_copy(update={"page_closed": True}).noted(now, notice)
+        notices = (notice,)
+    open_keys = set(_keys(desired.causes))
+    still_open = [key for key in record.people_alerts if key in open_keys]
+    new_failures = [alert for alert in desired.causes if alert.key not in record.people_alerts]
+    if record.page_closed:
+        if new_failures:
+            opened = _open(desired, now, config)
+            return Plan(write=opened.write, record=opened.record, notices=notices)
+        if not still_open:
+            return Plan(clear=True, notices=notices)
+        if not notices and still_open == record.people_alerts:
+            return Plan()
+        return Plan(record=record.model_copy(update={"people_alerts": still_open}), notices=notices)
+    if not new_failures and still_open == record.people_alerts:
+        return Plan(notices=notices)
+    keys = _keys((*still_open, *(a.key for a in new_failures)))
+    new = record.model_copy(update={"people_alerts": keys})
+    room: tuple[str, ...] = ()
+    if new_failures:
+        room = (_new_failures_message(record, new_failures, config),)
+        new = new.noted(now, f"New failure told in #incident-room: {_summaries(new_failures)}")
+    return Plan(record=new, notices=notices, room=room)
+
+
+def _new_failures_message(record: OwnedIncident, failures: list[OpenAlert], config: StatuspageConfig) -> str:
+    lines = [
+        f"- {alert.summary} ({alert.sev}; {_names(_components_of(alert, config), config)})"
+        for alert in failures[:MAX_NAMED_FAILURES]
+    ]
+    if len(failures) > MAX_NAMED_FAILURES:
+        lines.append(f"- and {len(failures) - MAX_NAMED_FAILURES} more")
+    return (
+        f"New failure while {record.name!r} is handled by hand on the status page:\n"
+        + "\n".join(lines)
+        + "\nrunbook-automation opens no second incident while that one is open: "
+        "add it there if customers are affected."
+    )
+
+
+def _components_of(alert: OpenAlert, config: StatuspageConfig) -> dict[str, str]:
+    return {c.id: "" for c in config.components if c.match.matches(alert)}
+
+
+def _summaries(alerts: list[OpenAlert]) -> str:
+    shown = "; ".join(a.summary for a in alerts[:3])
+    return shown + (f" (+{len(alerts) - 3})" if len(alerts) > 3 else "")
+
+
+def _keys(items: Iterable[OpenAlert | str]) -> list[str]:
+    """Alert keys in order, once each, at most MAX_PEOPLE_ALERTS."""
+    keys = (item if isinstance(item, str) else item.key for item in items)
+    return list(dict.fromkeys(keys))[:MAX_PEOPLE_ALERTS]
 
 
 def _note_hand_edited_components(

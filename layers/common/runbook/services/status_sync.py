@@ -6,6 +6,9 @@ keep the incident room updating it.
   message cannot leave the page wrong for longer than the next sync.
 - The minute schedule reconciles too (the quiet period ends without any message) and reminds
   #incident-room when an open incident has had no update for `slack.update_every`.
+- An incident a person took over is read back on every sync (one GET) until the page shows it
+  resolved or deleted: reminders continue meanwhile, whether or not its alerts still fire, and a new
+  failure is told in #incident-room rather than opening a second incident.
 - A write Statuspage refuses or rate-limits beyond the retries fails the invocation, so Lambda retries it
   (then the dead-letter queue keeps the event); the open alerts are recorded before, so nothing is lost.
 """
@@ -83,6 +86,7 @@ class StatusSummary(BaseModel):
     wrote: str | None = None
     incident_id: str | None = None
     notices: list[str] = Field(default_factory=list)
+    told_room: int = 0  # new failures told in #incident-room while a person has the incident
     reminded: bool = False
 
 
@@ -134,15 +138,22 @@ def _sync(deps: StatusDependencies, deadline: float, summary: StatusSummary, rem
     alerts = deps.state.open_alerts()
     summary.open_alerts = len(alerts)
     record = deps.state.incident()
-    actual = deps.page().get_incident(record.incident_id, deadline) if record else None
+    followed = record is not None and not record.page_closed
+    actual = deps.page().get_incident(record.incident_id, deadline) if record and followed else None
     observed = _observed(actual)
     decided = plan(desired_state(alerts, config), record, observed, now, config)
+    # Before the record is saved: a post that fails is retried with the invocation, not lost.
+    for message in decided.room:
+        _tell(config.slack.incident_room, message, deps, deadline)
+        deps.reporter.notice(message)
+        summary.told_room += 1
     record = _apply(decided, record, deps, deadline, summary)
     for notice in decided.notices:
         _tell(config.slack.ops_alerts, notice, deps, deadline)
         deps.reporter.notice(notice)
         summary.notices.append(notice)
-    if remind and record is not None:  # also for an incident a person took over: the room still updates
+    # Also for an incident a person took over, until it is closed on the page: the room still updates.
+    if remind and record is not None and not record.page_closed:
         summary.reminded = _remind(record, actual, alerts, deps, deadline)
     return summary
 
