@@ -129,3 +129,39 @@ def test_a_check_whose_timeout_does_not_fit_is_cut_short_and_still_alerts(
         if r.get("message") == "check timeout does not fit in the function's run: cut short"
     ]
     assert (told["check"], told["timeout_s"], told["level"]) == ("api-hangs", 600.0, "ERROR")
+
+
+def test_a_slow_check_alerts_with_where_its_time_went(
+    handler, aws, loopback, tls_material, http_server, tmp_path, monkeypatch, capfd
+):
+    """On-call sees in the alert (and the log line) whether the TLS handshake or the server was slow."""
+    slow_tls = loopback(tls="valid", handshake_delay_ms=400)
+    slow_server = http_server.route("/slow-answer", Reply(delay_ms=400))
+    config = tmp_path / "slow.yaml"
+    config.write_text(
+        "checks:\n"
+        f"  - {{name: slow-tls, kind: http, url: '{slow_tls.url('/ok')}',"
+        f" tls: {{ca_file: '{tls_material.ca_file}'}},"
+        " expect: {max_latency: 200ms}, failure_threshold: 1}\n"
+        f"  - {{name: slow-server, kind: http, url: '{slow_server}', expect: {{max_latency: 200ms}},"
+        " failure_threshold: 1}\n"
+    )
+    monkeypatch.setenv("RUNBOOK_CONFIG", str(config))
+    reset_cold_start()
+
+    summary = handler(load_event("health_probe/schedule.json"), FakeLambdaContext())
+
+    assert sorted(summary["went_down"]) == ["slow-server", "slow-tls"]
+    alerts = {alert.check: alert for alert, _ in aws.published()}
+    tls_details, server_details = alerts["slow-tls"].details, alerts["slow-server"].details
+    assert tls_details["outcome"] == server_details["outcome"] == "too_slow"
+    assert tls_details["phases_ms"]["tls"] >= 400
+    assert tls_details["phases_ms"]["first_byte"] < 400
+    assert "(slowest: TLS handshake, " in alerts["slow-tls"].summary
+    assert server_details["phases_ms"]["first_byte"] >= 400
+    assert "tls" not in server_details["phases_ms"]  # http://
+    assert "(slowest: time to first byte, " in alerts["slow-server"].summary
+    assert tls_details["connection_reused"] is server_details["connection_reused"] is False
+    assert tls_details["latency_ms"] >= tls_details["phases_ms"]["tls"]
+    logged = {r["check"]: r for r in stdout_records(capfd) if r.get("message") == "check result"}
+    assert logged["slow-tls"]["phases_ms"] == tls_details["phases_ms"]

@@ -2,6 +2,7 @@
 TLS cases are in test_http_probe_tls.py."""
 
 import asyncio
+import re
 import socket
 from collections.abc import AsyncIterator, Iterator
 
@@ -88,7 +89,11 @@ async def test_a_slow_answer_is_too_slow(http_server: LoopbackServer, env: Probe
     assert result.outcome is Outcome.TOO_SLOW
     assert result.latency_ms is not None
     assert result.latency_ms >= 800
-    assert result.reason.endswith("limit 200 ms")
+    # The server's wait is in the time to first byte, and the reason says so.
+    assert result.phases is not None
+    assert result.phases.first_byte_ms is not None
+    assert result.phases.first_byte_ms >= 800
+    assert re.search(r"limit 200 ms \(slowest: time to first byte, \d+ ms\)$", result.reason), result.reason
 
 
 async def test_a_post_sends_its_method_body_and_headers(

@@ -36,12 +36,20 @@ def tls_material(tmp_path_factory: pytest.TempPathFactory) -> TlsMaterial:
 @pytest.fixture
 def loopback(server_loop: ServerLoop, tls_material: TlsMaterial) -> Iterator[ServerFactory]:
     """Starts servers on demand: `loopback()` for HTTP, `loopback(tls="expired")` for HTTPS,
-    `loopback(drop_connections=True)` for one that hangs up at once; all are shut down after the test."""
+    `loopback(drop_connections=True)` for one that hangs up at once, `loopback(tls="valid",
+    handshake_delay_ms=300)` for a slow TLS handshake; all are shut down after the test."""
     started: list[LoopbackServer] = []
 
-    def start(tls: TlsVariant | None = None, drop_connections: bool = False) -> LoopbackServer:
+    def start(
+        tls: TlsVariant | None = None, drop_connections: bool = False, handshake_delay_ms: int = 0
+    ) -> LoopbackServer:
         context = tls_material.server_context(tls) if tls else None
-        server = LoopbackServer(server_loop, ssl_context=context, drop_connections=drop_connections).start()
+        server = LoopbackServer(
+            server_loop,
+            ssl_context=context,
+            drop_connections=drop_connections,
+            handshake_delay_ms=handshake_delay_ms,
+        ).start()
         started.append(server)
         return server
 

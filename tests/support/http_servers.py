@@ -102,6 +102,7 @@ class LoopbackServer:
     routes: dict[str, Reply] = field(default_factory=standard_routes)
     requests: list[ReceivedRequest] = field(default_factory=list)
     drop_connections: bool = False  # close every connection at once, before TLS or HTTP
+    handshake_delay_ms: int = 0  # HTTPS: wait this long after accepting before the TLS handshake
     connections: int = 0  # accepted TCP connections
     port: int = 0
     _server: asyncio.Server | None = None
@@ -131,7 +132,11 @@ class LoopbackServer:
 
     async def _start(self) -> None:
         self._stopping = asyncio.Event()
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0, ssl=self.ssl_context)
+        if self.handshake_delay_ms and self.ssl_context is not None:
+            loop = asyncio.get_running_loop()
+            self._server = await loop.create_server(lambda: _DelayedTls(self), "127.0.0.1", 0)
+        else:
+            self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0, ssl=self.ssl_context)
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def _close(self) -> None:
@@ -202,6 +207,36 @@ class LoopbackServer:
         writer.write(payload)
         await writer.drain()
         return True
+
+
+class _DelayedTls(asyncio.Protocol):
+    """Accepts TCP at once and starts the TLS handshake `handshake_delay_ms` later: a slow handshake as
+    the client sees it (its ClientHello waits, unread, for the ServerHello)."""
+
+    def __init__(self, server: LoopbackServer) -> None:
+        self._server = server
+        self._task: asyncio.Task[None] | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        transport.pause_reading()  # the ClientHello stays in the socket for the TLS layer to read
+        self._task = asyncio.ensure_future(self._handshake_later(transport))
+
+    async def _handshake_later(self, transport: asyncio.Transport) -> None:
+        server = self._server
+        assert server.ssl_context is not None
+        await asyncio.sleep(server.handshake_delay_ms / 1000)
+        loop = asyncio.get_running_loop()
+        reader = asyncio.StreamReader()
+        protocol = asyncio.StreamReaderProtocol(reader)
+        try:
+            tls = await loop.start_tls(transport, protocol, server.ssl_context, server_side=True)
+        except (ConnectionError, ssl.SSLError):
+            transport.abort()
+            return
+        assert tls is not None
+        protocol.connection_made(tls)
+        await server._handle(reader, asyncio.StreamWriter(tls, protocol, reader, loop))
 
 
 async def _close_gracefully(writer: asyncio.StreamWriter) -> None:

@@ -156,6 +156,9 @@ def _table(results: list[CheckResult]) -> str:
     rows = [("CHECK", "KIND", "RESULT", "LATENCY", "REASON")]
     for r in results:
         latency = f"{r.latency_ms:.0f} ms" if r.latency_ms is not None else "-"
+        slowest = r.phases.slowest() if r.phases else None
+        if slowest is not None:  # where an HTTP check's time went, e.g. "212 ms (tls 180)"
+            latency += f" ({slowest[0]} {slowest[1]:.0f})"
         verdict = "ok" if r.ok else r.outcome.value.upper()
         rows.append((r.check, r.kind, verdict, latency, r.reason))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]

@@ -28,6 +28,7 @@ class LambdaRunReporter:
                 "outcome": result.outcome.value,
                 "reason": result.reason,
                 "latency_ms": result.latency_ms,
+                **({"phases_ms": result.phases.timed_ms()} if result.phases else {}),
                 "details": result.details,
             },
         )

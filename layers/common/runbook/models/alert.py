@@ -36,7 +36,14 @@ class Alert(BaseModel):
     check: str
     component: str
     observed_at: datetime
-    details: dict[str, Any] = Field(default_factory=dict)
+    details: dict[str, Any] = Field(
+        default_factory=dict,
+        description=(
+            "What the check saw: outcome, reason, latency_ms, thresholds, change, down_since, evidence; for"
+            " HTTP checks also phases_ms (where latency_ms went: dns, connect, tls, send, first_byte, body;"
+            " a phase that did not happen is absent) and connection_reused."
+        ),
+    )
     labels: dict[str, str] = Field(default_factory=dict)
     links: dict[str, str] = Field(default_factory=dict, description="runbook, dashboard, ...")
 

@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from runbook.models.levels import Severity
+from runbook.models.observations import HttpPhases
 
 
 class Outcome(StrEnum):
@@ -61,7 +62,10 @@ class CheckResult(BaseModel):
     outcome: Outcome
     reason: str = Field(description="One sentence for a person on call; never contains a secret.")
     observed_at: datetime
-    latency_ms: float | None = None
+    latency_ms: float | None = Field(
+        default=None, description="What the target took; for HTTP, the exchange on the wire (see phases)."
+    )
+    phases: HttpPhases | None = Field(default=None, description="HTTP: where the latency went.")
     details: dict[str, Any] = Field(default_factory=dict, description="Evidence: status code, depth, ...")
     severity: Severity | None = Field(
         default=None, description="How loud this failure is, where it differs from the check's severity."

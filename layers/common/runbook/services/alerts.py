@@ -51,6 +51,7 @@ def check_alert(
             "outcome": result.outcome.value,
             "reason": result.reason,
             "latency_ms": result.latency_ms,
+            **_phases(result),
             "failure_threshold": check.failure_threshold,
             "success_threshold": check.success_threshold,
             "change": change,
@@ -61,6 +62,13 @@ def check_alert(
         labels=dict(check.labels),
         links=links,
     )
+
+
+def _phases(result: CheckResult) -> dict[str, object]:
+    """HTTP: where the latency went, so that on-call sees whether DNS, TLS or the server was slow."""
+    if result.phases is None:
+        return {}
+    return {"phases_ms": result.phases.timed_ms(), "connection_reused": result.phases.reused}
 
 
 def sev_for(severity: Severity, check: CheckBase) -> Sev:

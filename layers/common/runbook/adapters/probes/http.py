@@ -13,6 +13,8 @@ import httpx
 
 from runbook.adapters.probes.base import ProbeEnvironment
 from runbook.adapters.probes.http_clients import CaFileError, HttpClients
+from runbook.adapters.probes.http_phases import TraceEvent, exchange_timing, step_of
+from runbook.adapters.probes.http_transport import CURRENT_TRACE
 from runbook.models.config import HttpCheck
 from runbook.models.observations import FailureKind, HttpObservation, ProbeFailure
 from runbook.models.secrets import SecretRef, TextOrSecret
@@ -21,33 +23,41 @@ CLIENTS_KEY = "http"  # ProbeEnvironment.clients[CLIENTS_KEY] is this run's Http
 MAX_HEADERS = 100  # kept of an answer: rate-limit headers are read from them, the rest is evidence
 MAX_HEADER_VALUE = 512
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+# time.strptime imports its module on first use: at cold start, not in the first HTTPS check.
+ssl.cert_time_to_seconds("Jan  1 00:00:00 2000 GMT")
 
-# httpcore trace events (prefix stripped) -> what the exchange was doing, for timeout messages.
+# step of a trace event (see http_phases.step_of) -> what the exchange was doing, for timeout messages.
 _PHASES = {
-    "connect_tcp.started": "connecting",
-    "start_tls.started": "in the TLS handshake",
-    "send_request_headers.started": "sending the request",
-    "send_request_body.started": "sending the request",
-    "receive_response_headers.started": "waiting for the response",
-    "receive_response_body.started": "reading the response body",
+    "resolve": "resolving the host name",
+    "connect_tcp": "connecting",
+    "start_tls": "in the TLS handshake",
+    "send_request_headers": "sending the request",
+    "send_request_body": "sending the request",
+    "receive_response_headers": "waiting for the response",
+    "receive_response_body": "reading the response body",
 }
 _WAITING_FOR_POOL = "waiting for a free connection"
-_TLS_PHASE = _PHASES["start_tls.started"]
+_TLS_PHASE = _PHASES["start_tls"]
 _TLS_CLOSED = "TLS handshake failed: the server closed the connection"
+MAX_TRACE_EVENTS = 16 * 22  # about 14 per hop, and at most 20 redirects followed
 
 
 class _Progress:
-    """Follows the exchange through httpcore's trace hook so a failure can say which step it hit."""
+    """Follows the exchange through the HTTP stack's trace hook: which step a failure hit, and when each
+    step started and ended (the latency and its phases, http_phases.py)."""
 
-    __slots__ = ("phase",)
+    __slots__ = ("events", "phase")
 
     def __init__(self) -> None:
         self.phase = _WAITING_FOR_POOL
+        self.events: list[TraceEvent] = []
 
     async def trace(self, event: str, info: dict[str, Any]) -> None:
-        phase = _PHASES.get(event.partition(".")[2])
-        if phase is not None:
-            self.phase = phase
+        if len(self.events) < MAX_TRACE_EVENTS:
+            self.events.append(TraceEvent(event, time.perf_counter()))
+        step, stage = step_of(event)
+        if stage == "started" and step in _PHASES:
+            self.phase = _PHASES[step]
 
 
 class _Failed(Exception):
@@ -92,8 +102,12 @@ class HttpProbe:
                 )
                 # The whole check, connection included, is held to check.timeout (config contract);
                 # the httpx step timeouts above are only a backstop.
-                async with asyncio.timeout(check.timeout):
-                    return await _exchange(client, request, check, env, observed_at, target)
+                tracing = CURRENT_TRACE.set(progress.trace)  # for the DNS lookup (http_transport.py)
+                try:
+                    async with asyncio.timeout(check.timeout):
+                        return await _exchange(client, request, check, env, observed_at, target, progress)
+                finally:
+                    CURRENT_TRACE.reset(tracing)
         # The asyncio deadline (TimeoutError, an OSError: so caught first) or an httpx step timeout.
         except (TimeoutError, httpx.TimeoutException):
             message = f"no complete answer within {check.timeout:g} s ({progress.phase})"
@@ -122,25 +136,28 @@ async def _exchange(
     env: ProbeEnvironment,
     observed_at: datetime,
     target: str,
+    progress: _Progress,
 ) -> HttpObservation:
-    # Latency starts here, not before the client is built (loading CA certificates is not the target's time).
-    started = time.perf_counter()
+    started = time.perf_counter()  # only for a transport that reports no trace events
     response = await client.send(request, stream=True)
     try:
         response = await _follow(client, response, check)
+        body, truncated = await _read_capped(response, env.settings.max_response_bytes)
+        ended = time.perf_counter()
         cert_not_after = _peer_cert_not_after(response)
         location = None
         if response.next_request is not None:  # a redirect that was not followed
             location = env.secrets.scrub(redact_url(response.next_request.url))
-        body, truncated = await _read_capped(response, env.settings.max_response_bytes)
-        latency_s = time.perf_counter() - started
     finally:
         await response.aclose()
+    # The target's time: the exchange on the wire, not the HTTP stack's set-up before it (http_phases.py).
+    timing = exchange_timing(progress.events, ended)
     text = env.secrets.scrub(body.decode(_encoding(response), errors="replace"))
     body_json, is_json = _parse_json(text) if not truncated else (None, False)
     return HttpObservation(
         observed_at=observed_at,
-        latency_s=latency_s,
+        latency_s=timing.latency_s if timing else ended - started,
+        phases=timing.phases if timing else None,
         target=target,
         status_code=response.status_code,
         body_text=text,

@@ -14,10 +14,14 @@ from http.cookiejar import CookieJar, DefaultCookiePolicy
 
 import httpx
 
+from runbook.adapters.probes.http_transport import new_transport
 from runbook.models.config import ProbeSettings
 
 USER_AGENT = "runbook-health-probe/1"
 LANE_CONNECTIONS = 10
+# Loading the default CA bundle takes tens of ms of CPU: once per process, at cold start, rather than in
+# the first check of every run (where it would hold up the loop, and every check already timing).
+_DEFAULT_CONTEXT = httpx.create_ssl_context(trust_env=False)
 
 
 class CaFileError(Exception):
@@ -84,7 +88,7 @@ class HttpClients:
 
 def _ssl_context(ca_file: str | None) -> ssl.SSLContext:
     if ca_file is None:
-        return httpx.create_ssl_context(trust_env=False)
+        return _DEFAULT_CONTEXT
     try:
         return ssl.create_default_context(cafile=ca_file)
     except OSError as exc:  # missing, unreadable or not PEM (ssl.SSLError is an OSError)
@@ -92,9 +96,9 @@ def _ssl_context(ca_file: str | None) -> ssl.SSLContext:
 
 
 def _new_client(context: ssl.SSLContext, connections: int) -> httpx.AsyncClient:
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
     return httpx.AsyncClient(
-        verify=context,
-        limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
+        transport=new_transport(context, limits),
         # No proxies, netrc or SSL_CERT_* from the environment: the probe sees the target directly.
         trust_env=False,
         follow_redirects=False,

@@ -40,6 +40,7 @@ class IntegrationProbe:
         observation = IntegrationObservation(
             observed_at=status.observed_at,
             latency_s=status.latency_s,
+            phases=status.phases,
             failure=status.failure,
             target=status.target,
             status_code=status.status_code,

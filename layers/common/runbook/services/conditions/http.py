@@ -10,7 +10,7 @@ from datetime import UTC
 from typing import Any
 
 from runbook.models.config import HttpCheck
-from runbook.models.observations import FailureKind, HttpObservation
+from runbook.models.observations import PHASE_NAMES, FailureKind, HttpObservation
 from runbook.models.results import CheckResult, Outcome
 from runbook.models.state import CheckState
 from runbook.services.conditions.verdict import check_result, latency_ms
@@ -74,7 +74,12 @@ def _judge(
     if expect.max_latency is not None and obs.latency_s is not None and obs.latency_s > expect.max_latency:
         limit_ms = round(expect.max_latency * 1000)
         details["max_latency_ms"] = limit_ms
-        return Outcome.TOO_SLOW, f"{target} answered in {obs.latency_s * 1000:.0f} ms, limit {limit_ms} ms"
+        slow = f"{target} answered in {obs.latency_s * 1000:.0f} ms, limit {limit_ms} ms"
+        slowest = obs.phases.slowest() if obs.phases else None
+        if slowest is not None:  # on-call's first question: the DNS, the TLS handshake or the server?
+            phase, ms = slowest
+            slow += f" (slowest: {PHASE_NAMES[phase]}, {ms:.0f} ms)"
+        return Outcome.TOO_SLOW, slow
 
     if obs.cert_not_after is not None:
         not_after = obs.cert_not_after.astimezone(UTC)

@@ -4,7 +4,14 @@ probe failure. Pure, like the conditions."""
 from typing import Any
 
 from runbook.models.config import AnyCheck
-from runbook.models.observations import FailureKind, Observation, ProbeFailure
+from runbook.models.observations import (
+    FailureKind,
+    HttpObservation,
+    HttpPhases,
+    IntegrationObservation,
+    Observation,
+    ProbeFailure,
+)
 from runbook.models.results import CheckResult, Outcome
 from runbook.text import truncate
 
@@ -49,8 +56,15 @@ def check_result(
         reason=reason if reason_limit is None else truncate(reason, reason_limit),
         observed_at=observation.observed_at,
         latency_ms=latency_ms(observation),
+        phases=http_phases(observation),
         details=details,
     )
+
+
+def http_phases(observation: Observation) -> HttpPhases | None:
+    if isinstance(observation, HttpObservation | IntegrationObservation):
+        return observation.phases
+    return None
 
 
 def phrased_failure(
