@@ -6,6 +6,7 @@ that is not shipped, native wheels for the wrong architecture) fails here, not a
 
 import base64
 import json
+import statistics
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from sandbox.build import run_sam
 from tests.e2e.conftest import OTHER_ARCHITECTURE, REGION, ROOT, LocalAws, sam_build
 from tests.support.alarms import assert_alarm_watches_what_was_emitted
 from tests.support.clock_shift import child_env
+from tests.support.http_servers import LoopbackServer, Reply
 from tests.support.pagerduty_standin import PagerDutyStandin
 from tests.support.slack_receiver import SlackReceiver
 from tests.support.statuspage_standin import StatuspageStandin
@@ -418,3 +420,35 @@ def test_without_its_config_section_the_built_function_does_nothing_and_succeeds
         said = [json.loads(line) for line in result.logs.splitlines() if '"nothing to do"' in line]
         assert [record["level"] for record in said] == ["WARNING"]  # each invocation here is a cold start
     assert local_aws.sqs.receive_message(QueueUrl=local_aws.dead_letter_url).get("Messages", []) == []
+
+
+def test_the_first_http_check_of_a_cold_start_is_timed_like_the_others(
+    built_template: Path, local_aws: LocalAws, closed_url: str, http_server: LoopbackServer, tmp_path: Path
+) -> None:
+    """Issue 10, on the built artifact: a cold start (runbook-local starts a fresh runtime process for
+    every invocation) probes 20 identical checks of a loopback endpoint answering in 1 ms. The first
+    check may not be more than 20 ms slower than the median of the same run, which shares the machine's
+    load; before, it carried the HTTP stack's one-time work and was reported too slow (213 to 609 ms
+    against the runbook's 200 ms). The asyncio server accepts 20 connections at once (the target_url
+    server's listen backlog of 5 would drop SYNs: a 1 s connect phase, rightly reported as such)."""
+    url = http_server.route("/one-ms", Reply(delay_ms=1))
+    config = tmp_path / "runbook.yaml"
+    config.write_text(
+        "version: 1\nchecks:\n"
+        + "".join(
+            f"  - {{name: gateway-{i:02d}, kind: http, url: '{url}', expect: {{max_latency: 200ms}}}}\n"
+            for i in range(20)
+        )
+    )
+    event = ROOT / "events/health_probe/schedule.json"
+    result = run_event(built_template, event, local_aws, closed_url, {"RUNBOOK_CONFIG": str(config)})
+
+    summary = result.raise_for_error()
+    lines = [json.loads(line) for line in result.logs.splitlines() if line.startswith("{")]
+    checked = {line["check"]: line for line in lines if line.get("message") == "check result"}
+    assert sorted(checked) == [f"gateway-{i:02d}" for i in range(20)]
+    first, *others = [checked[f"gateway-{i:02d}"]["latency_ms"] for i in range(20)]
+    assert first - statistics.median(others) <= 20, [checked[name]["latency_ms"] for name in sorted(checked)]
+    assert summary["passed"] == 20, summary["failing"]
+    for line in checked.values():  # the log line says where the time went
+        assert set(line["phases_ms"]) >= {"connect", "send", "first_byte"}, line

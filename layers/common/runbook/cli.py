@@ -52,8 +52,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     from runbook.cli_checks import run_once  # imports every probe library: only when checks run
+    from runbook.cold_start import settle_heap
 
     config = _selected(load_config(args.config), args.only)
+    settle_heap()  # before the checks time anything
     run = asyncio.run(run_once(config, budget_s=args.budget))
     results = run.results
     if args.json:

@@ -20,6 +20,7 @@ from runbook.adapters.slack import SlackWebhook
 from runbook.adapters.state_store import StateStore
 from runbook.adapters.status_state import StatusState
 from runbook.adapters.statuspage import StatuspageApi
+from runbook.cold_start import settle_heap
 from runbook.config_file import load_config_cached
 from runbook.models.settings import Settings
 from runbook.services.ack_sweep import SweepDependencies
@@ -46,7 +47,7 @@ def secret_resolver() -> SecretResolver:
 @cache
 def health_probe_dependencies() -> HealthProbeDependencies:
     settings = Settings.from_environ()
-    return HealthProbeDependencies(
+    dependencies = HealthProbeDependencies(
         config=load_config_cached(settings.runbook_config),
         store=StateStore(aws_client("dynamodb"), settings.require("state_table_name")),
         topic=AlertsTopic(aws_client("sns"), settings.require("alerts_topic_arn")),
@@ -54,18 +55,22 @@ def health_probe_dependencies() -> HealthProbeDependencies:
         reporter=LambdaRunReporter(),
         sqs_client=_sqs_client,
     )
+    settle_heap()  # before the first checks time anything
+    return dependencies
 
 
 @cache
 def quota_check_dependencies() -> QuotaCheckDependencies:
     settings = Settings.from_environ()
-    return QuotaCheckDependencies(
+    dependencies = QuotaCheckDependencies(
         config=load_config_cached(settings.runbook_config),
         store=StateStore(aws_client("dynamodb"), settings.require("state_table_name")),
         topic=AlertsTopic(aws_client("sns"), settings.require("alerts_topic_arn")),
         secrets=secret_resolver(),
         reporter=LambdaRunReporter(),
     )
+    settle_heap()  # before the first checks time anything
+    return dependencies
 
 
 def _vendor_client() -> httpx.Client:
