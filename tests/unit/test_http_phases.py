@@ -102,6 +102,19 @@ def test_a_body_read_only_in_part_ends_when_the_probe_stopped_reading() -> None:
     assert timing.latency_s == pytest.approx(0.030)
 
 
+def test_what_happens_after_the_end_is_not_counted() -> None:
+    # The probe closes the response after reading the body: a truncated body's step fails then.
+    events = timeline(*exchange(0, connect=1)[:-1])
+    events.append(TraceEvent(f"{BODY_IN}.started", 0.007))
+    events += [TraceEvent(f"{CLOSED}.started", 0.012), TraceEvent(f"{BODY_IN}.failed", 0.013)]
+
+    timing = exchange_timing(events, end=0.010)
+
+    assert timing is not None
+    assert timing.phases.body_ms == pytest.approx(3)
+    assert timing.latency_s == pytest.approx(0.010)
+
+
 def test_the_lookup_inside_connect_tcp_is_not_connect_time() -> None:
     # httpcore's connect_tcp covers the backend's lookup (0..4 ms), then the TCP connection (4..12 ms).
     events = timeline((CONNECT, 0, 12), (DNS, 0, 4), (HEADERS, 12, 13), (ANSWER, 13, 20))

@@ -57,6 +57,8 @@ def exchange_timing(events: Sequence[TraceEvent], end: float) -> ExchangeTiming 
     latency = 0.0
     connected = False
     for event in events:
+        if event.at > end:
+            break  # closing the response after the body was read: not part of the exchange
         step, stage = step_of(event.name)
         if step == _HOP_CLOSED:
             if stage == "started" and hop_start is not None:
