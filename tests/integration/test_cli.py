@@ -11,6 +11,7 @@ import boto3
 from runbook.adapters.aws_clients import aws_client
 from runbook.cli import EXIT_BAD_CONFIG, EXIT_FAILING, EXIT_OK, main
 from tests.support.http_servers import Reply
+from tests.support.lambda_runtime import ROOT
 
 
 def write_config(tmp_path, text: str):
@@ -171,3 +172,49 @@ def test_the_first_http_check_of_a_fresh_process_is_timed_like_the_others(tmp_pa
         assert phases["connect_ms"] is not None  # 20 at once: each opened its own connection
         timed = sum(v for k, v in phases.items() if k.endswith("_ms") and v is not None)
         assert timed <= result["latency_ms"] + 0.5, result
+
+
+PAGERDUTY = (
+    "pagerduty:\n"
+    "  services: {platform: {routing_key: {ssm: /runbook/pagerduty/platform}}}\n"
+    "  default_service: platform\n"
+    "  ack: {enabled: false}\n"
+    "  maintenance:\n"
+)
+
+
+def test_validate_refuses_a_muting_window_without_a_match_and_says_how_to_fix_it(tmp_path, capsys):
+    config = write_config(
+        tmp_path,
+        PAGERDUTY + '    - {name: change window, weekly: {day: wednesday, start: "16:00", duration: 1h}}\n',
+    )
+    assert main(["validate", "--config", config]) == EXIT_BAD_CONFIG
+    err = capsys.readouterr().err
+    assert "line 6: pagerduty.maintenance[0]: maintenance window 'change window' mutes pages" in err
+    assert "has no `match`" in err
+    assert "`mode: annotate`" in err  # how to fix, either way
+    assert "Traceback" not in err
+
+
+def test_validate_warns_about_a_muting_window_that_matches_everything(tmp_path, capsys):
+    config = write_config(
+        tmp_path,
+        PAGERDUTY
+        + "    - name: all of it\n"
+        + "      match: {check: '*'}\n"
+        + '      weekly: {day: wednesday, start: "16:00", duration: 1h}\n'
+        + "    - {name: db, match: {check: pg-*}, weekly: {day: sunday, start: '02:00', duration: 1h}}\n"
+        + "    - {name: deploys, mode: annotate, weekly: {day: wednesday, start: '16:00', duration: 1h}}\n",
+    )
+    assert main(["validate", "--config", config]) == EXIT_OK
+    err = capsys.readouterr().err.splitlines()
+    warnings = [line for line in err if line.startswith("warning:") and "maintenance" in line]
+    assert len(warnings) == 1, warnings  # neither the narrow muting window nor the annotating one
+    assert warnings[0].startswith("warning: line 6: pagerduty.maintenance[0]: maintenance window 'all of it'")
+    assert "lets every alert through" in warnings[0]
+
+
+def test_the_shipped_config_validates_without_warnings(capsys):
+    shipped = ["--config", str(ROOT / "config" / "runbook.yaml"), "--template", str(ROOT / "template.yaml")]
+    assert main(["validate", *shipped]) == EXIT_OK
+    assert "warning" not in capsys.readouterr().err

@@ -38,7 +38,8 @@ pagerduty:
     - name: gateway-acme
       match: {labels: {gateway: acme}}
   maintenance:
-    - name: wednesday change window
+    - name: wednesday maintenance
+      match: {check: [db, cache]}
       weekly: {day: wednesday, start: "16:00", duration: 1h}
   ack: {enabled: false}
 """
@@ -58,6 +59,12 @@ class Recorder:
 
     def failed(self, alert: Alert, decision: Any, error: Exception) -> None:
         self.failures.append((alert.key, f"{type(error).__name__}: {error}"))
+
+    def released(self, alert: Alert, decision: Any, window: str, outcome: str) -> None:
+        self.outcomes.append((alert.key, f"released: {outcome}"))
+
+    def problem(self, message: str, **fields: Any) -> None:
+        self.failures.append(("", message))
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from runbook.models.paging import PagerDutyConfig
 from runbook.services.routing import decide, dedup_key
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)  # a Friday
+MONDAY = "weekly: {day: monday, start: '01:00', duration: 1h}"
 CONFIG = """
 pagerduty:
   services:
@@ -32,7 +33,8 @@ pagerduty:
     - name: gateway-acme
       match: {labels: {gateway: acme}}
   maintenance:
-    - name: change window
+    - name: night window
+      match: {source: health-probe}
       weekly: {day: wednesday, start: "23:30", duration: 1h}
     - name: db migration
       match: {check: postgres-*}
@@ -125,6 +127,51 @@ def test_maintenance_windows_hold_firing_alerts(when, fields, held):
         assert "maintenance window" in decision.reason
 
 
+def test_a_muting_window_says_which_window_holds_the_alert_until_when():
+    decision = decide(alert(), pagerduty(), datetime(2026, 12, 2, 23, 45, tzinfo=UTC))
+    assert (decision.held_by, decision.held_until) == (
+        "night window",
+        datetime(2026, 12, 3, 0, 30, tzinfo=UTC),
+    )
+    assert "until 2026-12-03 00:30 UTC" in decision.reason
+
+
+def test_an_annotating_window_pages_and_says_so():
+    text = CONFIG.replace(
+        "  maintenance:\n",
+        "  maintenance:\n"
+        "    - {name: deploys, mode: annotate, weekly: {day: friday, start: '11:30', duration: 1h}}\n",
+    )
+    decision = decide(alert(), pagerduty(text), NOW)
+    assert decision.action == "trigger"
+    assert decision.windows == ("during change window 'deploys' (2026-11-27 11:30 to 12:30 UTC)",)
+    assert decide(alert(), pagerduty(), NOW).windows == ()  # no window covers Friday noon
+
+
+@pytest.mark.parametrize(
+    ("match", "everything"),
+    [
+        ("{check: '*'}", True),
+        ("{check: ['*', api]}", True),
+        ("{severity: [info, warning, critical]}", True),
+        ("{check: 'api-*'}", False),
+        ("{labels: {team: '*'}}", False),  # needs the label
+        ("{sev: [SEV1]}", False),
+    ],
+)
+def test_a_muting_window_that_lets_every_alert_through_is_warned_about(match, everything):
+    text = CONFIG.replace(
+        "  maintenance:\n",
+        f"  maintenance:\n    - {{name: wide, match: {match}, {MONDAY}}}\n",
+    )
+    warnings = pagerduty(text).warnings()
+    assert bool(warnings) is everything
+    if everything:
+        [(where, message)] = warnings
+        assert where == ("pagerduty", "maintenance", 0)
+        assert "'wide'" in message
+
+
 def test_resolves_are_sent_inside_a_window_and_for_info_alerts():
     wednesday = datetime(2026, 12, 2, 23, 45, tzinfo=UTC)
     for fields in ({}, {"severity": "info", "sev": "SEV4"}):
@@ -160,6 +207,16 @@ def test_dedup_keys_are_deterministic_and_fit_pagerduty():
             "  services: {p: {routing_key: {ssm: /k}}}\n  default_service: p\n  ack: {enabled: false}\n"
             "  maintenance: [{name: x, start: '2026-12-01T22:00:00', end: '2026-12-02T02:00:00Z'}]\n",
             "with a time zone",
+        ),
+        (
+            "  services: {p: {routing_key: {ssm: /k}}}\n  default_service: p\n  ack: {enabled: false}\n"
+            f"  maintenance: [{{name: x, {MONDAY}}}]\n",
+            "has no `match`",
+        ),
+        (
+            "  services: {p: {routing_key: {ssm: /k}}}\n  default_service: p\n  ack: {enabled: false}\n"
+            f"  maintenance: [{{name: x, match: {{}}, mode: mute, {MONDAY}}}]\n",
+            "has no `match`",
         ),
         (
             "  services: {p: {routing_key: 'plain-text-key'}}\n"

@@ -101,7 +101,8 @@ def heartbeat_reported(check: str, accepted: bool, reason: str) -> None:
 
 class LambdaPagingReporter:
     """One log line per alert decision; metrics AlertsPaged / AlertsHeld (maintenance, urgency none) /
-    AlertsFolded (storm) / PageFailures / AlertsRejected (unreadable messages)."""
+    AlertsReleased (held, paged when its window ended) / AlertsFolded (storm) / PageFailures /
+    AlertsRejected (unreadable messages)."""
 
     def outcome(self, alert: Alert, decision: PageDecision, outcome: str) -> None:
         logger.info(
@@ -137,6 +138,19 @@ class LambdaPagingReporter:
             },
         )
         metrics.add_metric(name="PageFailures", unit=MetricUnit.Count, value=1)
+
+    def released(self, alert: Alert, decision: PageDecision, window: str, outcome: str) -> None:
+        logger.info(
+            "held alert released",
+            extra={
+                "alert_key": alert.key,
+                "window": window,
+                "dedup_key": decision.dedup_key,
+                "outcome": outcome,
+                "observed_at": alert.observed_at.isoformat(),
+            },
+        )
+        metrics.add_metric(name="AlertsReleased", unit=MetricUnit.Count, value=1)
 
     def escalated(self, incident_id: str, level: int, note: str) -> None:
         logger.info("incident escalated", extra={"incident": incident_id, "level": level, "note": note})

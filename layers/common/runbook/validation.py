@@ -90,6 +90,8 @@ def warnings(config: RunbookConfig, deployment: Deployment) -> list[Finding]:
         found.append(
             Finding((), f"no `pagerduty:` section: alerts will not page anybody ({PAGERDUTY} does nothing)")
         )
+    if config.pagerduty is not None:
+        found += [Finding(loc, message) for loc, message in config.pagerduty.warnings()]
     if config.statuspage is None and deployment.deploys(STATUSPAGE):
         found.append(
             Finding(

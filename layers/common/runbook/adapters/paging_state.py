@@ -1,13 +1,15 @@
 """What paging remembers in the state table: which alerts keep each PagerDuty alert open, the events
-sent per routing key over PagerDuty's rolling minute, and the escalations already made (one item per
-incident and level).
+sent per routing key over PagerDuty's rolling minute, the escalations already made (one item per
+incident and level), and the firing alerts a muting maintenance window holds back (one item per
+alert, in one partition that the minute sweep reads).
 
 Every write is a single conditional or atomic DynamoDB update, so concurrent invocations (one per SNS
 message) agree without locks.
 """
 
 import time
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -22,6 +24,19 @@ BUDGET_BUCKET_S = 10
 BUDGET_BUCKETS = BUDGET_WINDOW_S // BUDGET_BUCKET_S + 1  # the current, partial one and six full ones
 BATCH_GET_ATTEMPTS = 3  # UnprocessedKeys (throttling) are asked for again, a bounded number of times
 ESCALATION_TTL_S = 7 * 86400
+HELD_PK = "pdheld"
+HELD_PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class HeldAlert:
+    """A firing alert a muting window holds back: its newest news, and which window until when."""
+
+    member: str
+    message: str  # the alert (runbook.alert/v1) as JSON
+    window: str
+    until: datetime
+    version: int  # observed_at in ms: conditional writes act on this version only
 
 
 class BudgetUnreadableError(RuntimeError):
@@ -182,6 +197,153 @@ class PagingState:
     def release_escalation(self, incident_id: str, level: int) -> None:
         """Undo a claim whose escalation failed, so that the next sweep tries again."""
         self._client.delete_item(TableName=self._table, Key=_escalation_key(incident_id, level))
+
+    # --- held alerts (muting maintenance windows) --------------------------------------------------
+
+    def hold(self, member: str, message: str, observed_at: datetime, window: str, until: datetime) -> bool:
+        """Remember the alert's newest news while `window` holds it; older news never overwrites newer.
+        Kept until OPEN_ALERT_TTL_S after the window ends, should no sweep ever release it."""
+        item = {
+            **_held_key(member),
+            "alert": {"S": message},
+            **_held_window(window, until),
+        }
+        return put_if_newer(self._client, self._table, item, observed_at)
+
+    def held_alerts(self, limit: int) -> tuple[list[HeldAlert], bool]:
+        """Up to `limit` held alerts; True when there may be more (the next sweep reads on)."""
+        found: list[HeldAlert] = []
+        start: dict[str, Any] | None = None
+        while len(found) < limit:
+            page: dict[str, Any] = {
+                "TableName": self._table,
+                "KeyConditionExpression": "pk = :pk",
+                "ExpressionAttributeValues": {":pk": {"S": HELD_PK}},
+                "ConsistentRead": True,
+                "Limit": min(HELD_PAGE_SIZE, limit - len(found)),
+            }
+            if start is not None:
+                page["ExclusiveStartKey"] = start
+            response = self._client.query(**page)
+            found += [_held_alert(item) for item in response.get("Items", [])]
+            start = response.get("LastEvaluatedKey")
+            if start is None:
+                return found, False
+        return found, True
+
+    def rehold(self, held: HeldAlert, window: str, until: datetime) -> None:
+        """Another window (or a longer one, after a config change) now holds it."""
+        moved = _held_window(window, until)
+        self._update_held(
+            held,
+            "SET #window = :window, #until = :until, expiration = :expiration",
+            {"#window": "window", "#until": "until"},
+            {f":{name}": value for name, value in moved.items()},
+        )
+
+    def claim_held(self, held: HeldAlert, now: datetime, lease_s: float) -> bool:
+        """True for one sweep: the one that pages it. A sweep that dies mid-release loses its claim after
+        `lease_s`, and a later one pages it; newer news (a new version) is claimed afresh."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=_held_key(held.member),
+                UpdateExpression="SET claimed_until = :until",
+                ConditionExpression=(
+                    "#at = :at AND (attribute_not_exists(claimed_until) OR claimed_until < :now)"
+                ),
+                ExpressionAttributeNames={"#at": "at"},
+                ExpressionAttributeValues={
+                    ":at": {"N": str(held.version)},
+                    ":now": {"N": str(now.timestamp())},
+                    ":until": {"N": str((now + timedelta(seconds=lease_s)).timestamp())},
+                },
+            )
+        except ClientError as error:
+            if conditional_check_failed(error):
+                return False
+            raise
+        return True
+
+    def unclaim_held(self, held: HeldAlert) -> None:
+        """The page failed: the next sweep tries again."""
+        self._update_held(held, "REMOVE claimed_until", {}, {})
+
+    def clear_held(self, member: str, observed_at: datetime) -> bool:
+        """Its resolve: forget what is held of `member` up to `observed_at` (newer news stays held).
+        True when something was held."""
+        return self._delete_held(member, "#at <= :at", _ms(observed_at))
+
+    def forget_held(self, held: HeldAlert) -> None:
+        """Released or superseded: forget this version (a newer one stays held)."""
+        self._delete_held(held.member, "#at = :at", held.version)
+
+    def _delete_held(self, member: str, condition: str, at: int) -> bool:
+        try:
+            response = self._client.delete_item(
+                TableName=self._table,
+                Key=_held_key(member),
+                ConditionExpression=condition,
+                ExpressionAttributeNames={"#at": "at"},
+                ExpressionAttributeValues={":at": {"N": str(at)}},
+                ReturnValues="ALL_OLD",
+            )
+        except ClientError as error:
+            if conditional_check_failed(error):
+                return False
+            raise
+        return bool(response.get("Attributes"))
+
+    def latest_version(self, member: str) -> int | None:
+        """observed_at (ms) of the newest news of `member` that paging handled (`is_latest`)."""
+        item = self._client.get_item(
+            TableName=self._table,
+            Key={"pk": {"S": f"pdseen#{member}"}, "sk": {"S": "latest"}},
+            ConsistentRead=True,
+        ).get("Item")
+        return int(item["at"]["N"]) if item and "at" in item else None
+
+    def _update_held(
+        self, held: HeldAlert, expression: str, names: dict[str, str], values: dict[str, Any]
+    ) -> None:
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=_held_key(held.member),
+                UpdateExpression=expression,
+                ConditionExpression="#at = :at",
+                ExpressionAttributeNames={"#at": "at", **names},
+                ExpressionAttributeValues={":at": {"N": str(held.version)}, **values},
+            )
+        except ClientError as error:
+            if not conditional_check_failed(error):  # newer news replaced it: nothing to do
+                raise
+
+
+def _held_key(member: str) -> dict[str, Any]:
+    return {"pk": {"S": HELD_PK}, "sk": {"S": member}}
+
+
+def _held_window(window: str, until: datetime) -> dict[str, Any]:
+    return {
+        "window": {"S": window},
+        "until": {"S": until.isoformat()},
+        "expiration": {"N": str(int(until.timestamp()) + OPEN_ALERT_TTL_S)},
+    }
+
+
+def _held_alert(item: dict[str, Any]) -> HeldAlert:
+    return HeldAlert(
+        member=item["sk"]["S"],
+        message=item["alert"]["S"],
+        window=item["window"]["S"],
+        until=datetime.fromisoformat(item["until"]["S"]),
+        version=int(item["at"]["N"]),
+    )
+
+
+def _ms(when: datetime) -> int:
+    return int(when.timestamp() * 1000)  # as put_if_newer stores `at`
 
 
 def _open_key(dedup_key: str) -> dict[str, Any]:

@@ -1,9 +1,10 @@
 """The `pagerduty:` section of the runbook config: who is paged for which alert, how loud, when not
-(maintenance windows), which alerts are one problem (groups), and the ack-deadline escalation."""
+(muting maintenance windows) or with a word of context (annotating change windows), which alerts are
+one problem (groups), and the ack-deadline escalation."""
 
 import fnmatch
 from datetime import datetime, time, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
 
@@ -13,6 +14,7 @@ from runbook.models.secrets import SecretRef
 
 PagerDutySeverity = Literal["critical", "error", "warning", "info"]
 Urgency = Literal["high", "low", "none"]
+WindowMode = Literal["mute", "annotate"]
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 WEEKDAYS: tuple[Weekday, ...] = (
     "monday",
@@ -84,6 +86,21 @@ class AlertMatch(_Strict):
             for name, pattern in wanted.items()
         )
 
+    def is_empty(self) -> bool:
+        """No field given: matches every alert."""
+        return self == AlertMatch()
+
+    def matches_everything(self) -> bool:
+        """Every given field lets every alert through (`check: "*"`, all severities, ...)."""
+        if self.labels or self.dimensions:
+            return False  # a label pattern, even "*", needs the label
+        patterns = (self.source, self.check, self.component)
+        if any(p is not None and not any(set(x) == {"*"} for x in p) for p in patterns):
+            return False
+        if self.severity is not None and set(self.severity) != set(get_args(Severity)):
+            return False
+        return self.sev is None or set(self.sev) == set(get_args(Sev))
+
 
 def _any_match(value: str, patterns: list[str]) -> bool:
     return any(fnmatch.fnmatchcase(value, pattern) for pattern in patterns)
@@ -124,10 +141,19 @@ class WeeklyWindow(_Strict):
 
 
 class MaintenanceWindow(_Strict):
-    """Alerts inside a window do not page (they are logged and counted); resolves are always sent."""
+    """`mute` (Alertmanager's silence): matching firing alerts do not page while the window is open;
+    they are remembered, and those still firing when it ends page then (the minute sweep); one resolved
+    inside never pages. Resolves are always sent. `annotate` (a change window): alerts page as usual
+    and say in their details that they fired during the window."""
 
-    name: str
-    match: AlertMatch = AlertMatch()
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    mode: Annotated[
+        WindowMode,
+        Field(description="mute: hold matching pages until the window ends; annotate: page, and say so."),
+    ] = "mute"
+    match: Annotated[
+        AlertMatch, Field(description="Which alerts the window is for; a muting window needs one.")
+    ] = AlertMatch()
     weekly: WeeklyWindow | None = None
     start: datetime | None = None
     end: datetime | None = None
@@ -144,11 +170,25 @@ class MaintenanceWindow(_Strict):
                 raise ValueError("give `start` and `end` with a time zone, e.g. 2026-12-01T22:00:00Z")
             if self.end <= self.start:
                 raise ValueError("`end` must be after `start`")
+        if self.mode == "mute" and self.match.is_empty():
+            raise ValueError(
+                f"maintenance window {self.name!r} mutes pages (mode: mute, the default) but has no "
+                "`match`: it would hold back every page of every source. Name what is under "
+                "maintenance (e.g. `match: {check: postgres-*}`), or set `mode: annotate` for a change "
+                "window: alerts then page as usual and say they fired during it"
+            )
         return self
 
+    def matches(self, alert: Any) -> bool:
+        return self.match.matches(alert)
+
     def covers(self, when: datetime) -> bool:
+        return self.occurrence(when) is not None
+
+    def occurrence(self, when: datetime) -> tuple[datetime, datetime] | None:
+        """(opens, ends) of the window's occurrence that covers `when`; None when it is closed."""
         if self.start is not None and self.end is not None:
-            return self.start <= when < self.end
+            return (self.start, self.end) if self.start <= when < self.end else None
         assert self.weekly is not None
         weekly = self.weekly
         for days_back in range(8):  # a window may start on an earlier day and run past midnight
@@ -156,9 +196,10 @@ class MaintenanceWindow(_Strict):
             if WEEKDAYS[day.weekday()] != weekly.day:
                 continue
             opens = datetime.combine(day, weekly.start, tzinfo=when.tzinfo)
-            if opens <= when < opens + timedelta(seconds=weekly.duration):
-                return True
-        return False
+            ends = opens + timedelta(seconds=weekly.duration)
+            if opens <= when < ends:
+                return opens, ends
+        return None
 
 
 class AckEscalation(_Strict):
@@ -216,3 +257,16 @@ class PagerDutyConfig(_Strict):
         if sweeps and (self.ack.api_token is None or not self.ack.from_email):
             raise ValueError("the ack-deadline sweep needs ack.api_token and ack.from_email")
         return self
+
+    def warnings(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """What is valid but probably not meant, with where (`runbook validate` prints these)."""
+        return [
+            (
+                ("pagerduty", "maintenance", n),
+                f"maintenance window {w.name!r}: its `match` lets every alert through, so it "
+                "holds back every page of every source while it is open; narrow the match to what is "
+                "under maintenance, or set `mode: annotate` to page as usual and say so in the details",
+            )
+            for n, w in enumerate(self.maintenance)
+            if w.mode == "mute" and w.match.matches_everything()
+        ]

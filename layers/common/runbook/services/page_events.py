@@ -70,6 +70,8 @@ def _evidence(alert: Alert, decision: PageDecision) -> dict[str, Any]:
         "source": alert.source,
         "severity": alert.severity,
         "sev": decision.sev,
+        # Early, so that cutting an oversized event keeps it: the change or maintenance window it is in.
+        **({"windows": list(decision.windows)} if decision.windows else {}),
         "reason": details.get("reason"),
         "outcome": details.get("outcome"),
         "latency_ms": details.get("latency_ms"),

@@ -10,6 +10,9 @@ routed (services/routing.py) and sent to PagerDuty's Events API v2 as a trigger 
   event is counted per routing key over a sliding 60 s shared by all invocations; a trigger beyond
   `triggers_per_minute` there is folded into one storm alert for that service; resolves are counted
   and never held back; a retried invocation does not count its events twice.
+- Muting maintenance windows mute pages, not state (Alertmanager's silences): a held alert is
+  remembered, and services/maintenance.py pages those still firing once their window is over (every
+  minute), through `page`, the path of any trigger; a resolve inside the window forgets it.
 """
 
 import hashlib
@@ -42,6 +45,10 @@ class PagingReporter(Protocol):
     def rejected(self, reason: str, kept: bool) -> None: ...
 
     def failed(self, alert: Alert, decision: PageDecision, error: Exception) -> None: ...
+
+    def released(self, alert: Alert, decision: PageDecision, window: str, outcome: str) -> None: ...
+
+    def problem(self, message: str, **fields: Any) -> None: ...
 
 
 class PagingFailedError(RuntimeError):
@@ -130,9 +137,20 @@ def _apply(alert: Alert, decision: PageDecision, deps: PagingDependencies, deadl
     if not deps.state.is_latest(decision.member, alert.observed_at):
         return "stale"  # reordered: newer news of this alert was already handled
     if decision.action == "hold":
+        if decision.held_by is not None and decision.held_until is not None:
+            # Muted, not forgotten: release_held pages it when the window is over, if it still fires.
+            deps.state.hold(
+                decision.member,
+                alert.model_dump_json(by_alias=True),
+                alert.observed_at,
+                decision.held_by,
+                decision.held_until,
+            )
         return "held"
     if decision.action == "resolve":
-        return _resolve(alert, decision, deps, deadline)
+        cleared = deps.state.clear_held(decision.member, alert.observed_at)
+        outcome = _resolve(alert, decision, deps, deadline)
+        return "cleared" if cleared and outcome == "nothing_open" else outcome
     return _trigger(alert, decision, deps, deadline)
 
 
@@ -202,6 +220,12 @@ def _resolve(alert: Alert, decision: PageDecision, deps: PagingDependencies, dea
         raise
     state.mark_closed(target)
     return "resolved"
+
+
+def page(alert: Alert, decision: PageDecision, deps: PagingDependencies, deadline: float) -> str:
+    """The trigger path of every firing alert (groups, storm budget, dedup keys), for an alert that
+    pages later than it arrived: one a maintenance window held (services/maintenance.py)."""
+    return _trigger(alert, decision, deps, deadline)
 
 
 def _spend(

@@ -1,8 +1,9 @@
-"""Decides what an alert does in PagerDuty: which service, how loud, whether it pages at all (urgency,
-maintenance windows), and which PagerDuty alert it belongs to (its own, or its group's). Pure."""
+"""Decides what an alert does in PagerDuty: which service, how loud, whether it pages now (urgency none
+never does; a muting maintenance window holds it until it ends), what the page says about the windows
+it fired in, and which PagerDuty alert it belongs to (its own, or its group's). Pure."""
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Literal
 
 from runbook.models.alert import Alert
@@ -31,6 +32,11 @@ class PageDecision:
     pd_severity: PagerDutySeverity | None
     group: str | None = None
     reason: str = ""
+    # Set when a muting window holds the alert: which, and when that window's occurrence ends.
+    held_by: str | None = None
+    held_until: datetime | None = None
+    # Said in the page's details: the annotating (change) windows it fired in, or the window it was held in.
+    windows: tuple[str, ...] = ()
 
 
 def decide(alert: Alert, config: PagerDutyConfig, now: datetime) -> PageDecision:
@@ -50,10 +56,31 @@ def decide(alert: Alert, config: PagerDutyConfig, now: datetime) -> PageDecision
         return decision  # resolves are always sent, inside a maintenance window too
     if decision.pd_severity is None:
         return _hold(decision, f"urgency none for a {alert.severity} alert: it does not page")
-    window = next((w for w in config.maintenance if w.match.matches(alert) and w.covers(now)), None)
-    if window is not None:
-        return _hold(decision, f"inside maintenance window {window.name!r}")
-    return decision
+    notes: list[str] = []
+    for window in config.maintenance:
+        occurrence = window.occurrence(now) if window.matches(alert) else None
+        if occurrence is None:
+            continue
+        opens, ends = (moment.astimezone(UTC) for moment in occurrence)
+        if window.mode == "mute":
+            reason = f"inside maintenance window {window.name!r} until {ends:%Y-%m-%d %H:%M} UTC"
+            return replace(_hold(decision, reason), held_by=window.name, held_until=ends)
+        notes.append(f"during change window {window.name!r} ({_span(opens, ends)})")
+    return replace(decision, windows=tuple(notes))
+
+
+def released(decision: PageDecision, window: str, held_until: datetime) -> PageDecision:
+    """The decision for a held alert that pages now: it says where it was held."""
+    note = (
+        f"held in maintenance window {window!r} until {held_until:%Y-%m-%d %H:%M} UTC; "
+        "still firing when it ended"
+    )
+    return replace(decision, windows=(note, *decision.windows))
+
+
+def _span(opens: datetime, ends: datetime) -> str:
+    until = f"{ends:%H:%M}" if opens.date() == ends.date() else f"{ends:%Y-%m-%d %H:%M}"
+    return f"{opens:%Y-%m-%d %H:%M} to {until} UTC"
 
 
 def dedup_key(key: str) -> str:
@@ -63,4 +90,4 @@ def dedup_key(key: str) -> str:
 
 
 def _hold(decision: PageDecision, reason: str) -> PageDecision:
-    return PageDecision(**{**decision.__dict__, "action": "hold", "reason": reason})
+    return replace(decision, action="hold", reason=reason)
