@@ -126,6 +126,14 @@ def _sweep_summary(p: dict[str, Any]) -> str:
             text += f"; {p[key]} {label}"
     if p.get("failed"):
         text += f"; {p['failed']} escalation(s) FAILED"
+    release = p.get("release") or {}  # alerts muting maintenance windows held
+    for key, label in (
+        ("released", "held alert(s) paged"),
+        ("still_held", "still held"),
+        ("failed", "held page(s) FAILED"),
+    ):
+        if release.get(key):
+            text += f"; {release[key]} {label}"
     return text
 
 
