@@ -21,7 +21,6 @@ import pytest
 import time_machine
 
 from runbook.observability import logger
-from runbook.services import maintenance
 from tests.integration.test_health_probe_handler import emf, stdout_records
 from tests.support.lambda_runtime import (
     ROOT,
@@ -232,7 +231,7 @@ def test_removing_the_window_from_the_config_pages_what_it_held_on_the_next_swee
 def test_a_sweep_releases_a_bounded_number_and_the_next_one_the_rest(
     function, pagerduty, clock, monkeypatch, capfd
 ):
-    monkeypatch.setattr(maintenance, "MAX_RELEASED", 3, raising=False)
+    monkeypatch.setattr("runbook.services.maintenance.MAX_RELEASED", 3)
     handler = function(MUTING)
     clock.move_to(at("16:10"))
     for n in range(5):
