@@ -437,3 +437,31 @@ def test_an_init_that_never_ends_is_killed(tmp_path: Path, monkeypatch: pytest.M
     assert result.error is not None
     assert "Init phase timed out" in result.error["errorMessage"]
     assert result.duration_ms < 5000
+
+
+def test_an_init_busy_on_the_cpu_is_an_init_timeout_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What Lambda's limit is about, the function's own slowness, still counts: time spent computing
+    is the function's, only time spent waiting for a CPU is not (tests/e2e/test_loaded_machine.py)."""
+    monkeypatch.setattr(runner, "INIT_TIMEOUT_S", 1.0)
+    body = """
+    import time
+    started = time.process_time()
+    while time.process_time() - started < 120:  # module-level code that computes for a long time
+        pass
+    def handler(event, context):
+        return "unreachable"
+    """
+    result = invoke(write_function(tmp_path, body, timeout=300), "Fn", {}, host_env={})
+    assert result.timed_out
+    assert result.error is not None
+    assert "Init phase timed out after 1.00 seconds" in result.error["errorMessage"]
+    assert result.init_ms >= 1000
+
+
+def test_the_cpu_wait_of_a_process_is_read_from_the_kernel() -> None:
+    import os
+
+    assert runner.cpu_wait_seconds(os.getpid()) >= 0.0
+    assert runner.cpu_wait_seconds(2**22 + 12345) == 0.0  # no such process: nothing to subtract

@@ -28,6 +28,8 @@ class InvokeResult:
     duration_ms: float
     timed_out: bool
     notes: tuple[str, ...] = field(default=())
+    init_ms: float = 0.0  # the init phase's own time, which Lambda's 10 s limit applies to
+    init_cpu_wait_ms: float = 0.0  # time the init only waited for a CPU (a loaded machine): not counted
 
     @property
     def ok(self) -> bool:
@@ -140,4 +142,6 @@ def invoke(
         duration_ms=outcome.duration_ms,
         timed_out=outcome.timed_out,
         notes=tuple(notes),
+        init_ms=outcome.init_ms,
+        init_cpu_wait_ms=outcome.init_cpu_wait_ms,
     )

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from localrun.api import invoke, load_env_vars_file
+from localrun.api import InvokeResult, invoke, load_env_vars_file
 from localrun.cfn_yaml import TemplateError
 
 EPILOG = """\
@@ -88,6 +88,14 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _init(result: InvokeResult) -> str:
+    """Init's own time, which Lambda's 10 s limit applies to, and the time it only waited for a CPU."""
+    waited = (
+        f", {result.init_cpu_wait_ms:.0f} ms more waiting for a CPU" if result.init_cpu_wait_ms >= 1 else ""
+    )
+    return f"(init {result.init_ms:.0f} ms{waited})"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -107,10 +115,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if result.error is not None:
         print(json.dumps(result.error))
         error_type, message = result.error["errorType"], result.error["errorMessage"]
-        print(f"runbook-local: {result.function} failed: {error_type}: {message}", file=sys.stderr)
+        print(
+            f"runbook-local: {result.function} failed: {error_type}: {message} {_init(result)}",
+            file=sys.stderr,
+        )
         return 1
     print(json.dumps(result.payload))
-    print(f"runbook-local: {result.function} took {result.duration_ms:.0f} ms", file=sys.stderr)
+    print(
+        f"runbook-local: {result.function} took {result.duration_ms:.0f} ms {_init(result)}", file=sys.stderr
+    )
     return 0
 
 
