@@ -82,6 +82,7 @@ _DOCKER = (
     "tests/unit/test_readme_sam_local.py expands these lines with bash and parses them with sam's own parser"
 )
 _DLQ = "redrives the dead-letter queue of a deployed stack ($DLQ, $TOPIC, $FUNCTION are its outputs)"
+_ALARMS = "looks at or sets off the alarms of a deployed stack: they and their deliveries exist only there"
 _CI = "part of what CI runs (.ci/run: make test); test_ci_runs_what_the_readme_says checks that"
 _SUITE = "one layer of this very suite: running it here would run the suite inside itself"
 _REWRITES = "rewrites files of the checkout; a test fails when its output differs from what is committed"
@@ -113,6 +114,11 @@ NOT_RUNNABLE = {
     "aws sns publish --topic-arn $TOPIC --message file://body.json": _DLQ,
     "jq .requestPayload record.json > event.json && aws lambda invoke --function-name $FUNCTION "
     "--invocation-type Event --payload fileb://event.json /dev/null": _DLQ,
+    "base64 -d body.b64 > body.json": _DLQ,
+    "aws sns list-subscriptions-by-topic --topic-arn <WatchdogTopicArn>": _ALARMS,
+    'aws cloudwatch set-alarm-state --state-value ALARM --state-reason "trying the second path" '
+    "--alarm-name <name>": _ALARMS,
+    "aws cloudwatch describe-alarms --alarm-name-prefix <stack>-ProbeHeartbeatAlarm": _ALARMS,
     "apt install postgresql redis-server": _SYSTEM,
     "apt-get install faketime": _SYSTEM,
 }
@@ -133,6 +139,8 @@ NAMES = {
     "uv run",
     "runbook",
     "runbook check",
+    "runbook validate",
+    "runbook heartbeat",
     "runbook-local",
     "runbook-local invoke",
     "runbook-local setup",
@@ -328,10 +336,20 @@ def test_make_run(built_template: Path, shell_env: dict[str, str]) -> None:
 
 
 # ---------------------------------------------------------------- configs like the reader's own
+def plain_yaml(text: str) -> Any:
+    """YAML as plain dicts and lists: aws-sam-cli, once imported, makes PyYAML's SafeLoader build
+    OrderedDicts, which safe_dump refuses."""
+    return json.loads(json.dumps(yaml.safe_load(text), default=str))
+
+
+def read_yaml(path: Path) -> Any:
+    return plain_yaml(path.read_text(encoding="utf-8"))
+
+
 @pytest.fixture
 def my_config(tmp_path: Path, target_url: str, redis_plain_server: RedisInfo) -> Path:
     """my.yaml: the shipped config's paging and status page, with checks of this machine."""
-    config = yaml.safe_load((ROOT / "config" / "runbook.yaml").read_text())
+    config = read_yaml(ROOT / "config" / "runbook.yaml")
     config["checks"] = [
         {
             "name": "api-gateway-local",
@@ -371,7 +389,7 @@ def test_check_the_local_example(
 ) -> None:
     """config/examples/local.yaml, its hosts and ports adjusted to the throwaway servers as its header asks
     (the PostgreSQL server wants a password: a secret reference, stored in the local AWS)."""
-    config = yaml.safe_load((ROOT / "config" / "examples" / "local.yaml").read_text())
+    config = read_yaml(ROOT / "config" / "examples" / "local.yaml")
     secret = f"runbook/local-postgres-{tmp_path.name}"
     aws(moto, "secretsmanager").create_secret(
         Name=secret, SecretString=json.dumps({"password": postgres_server.password})
@@ -423,14 +441,14 @@ def adding_a_check_yaml() -> list[dict[str, Any]]:
     text = README.read_text()
     section = text.split("## Adding a check", 1)[1]
     block = section.split("```yaml\n", 1)[1].split("```", 1)[0]
-    added: list[dict[str, Any]] = yaml.safe_load(
+    added: list[dict[str, Any]] = plain_yaml(
         "\n".join(line.removeprefix("  ") for line in block.splitlines())
     )
     return added
 
 
 def test_adding_a_check(tmp_path: Path, shell_env: dict[str, str]) -> None:
-    config = yaml.safe_load((ROOT / "config" / "runbook.yaml").read_text())
+    config = read_yaml(ROOT / "config" / "runbook.yaml")
     (added,) = adding_a_check_yaml()
     config["checks"].append(added)
     copy = tmp_path / "runbook.yaml"
