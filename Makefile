@@ -15,7 +15,7 @@ PYTEST_ARGS ?=
         build build-local deploy schema requirements clean
 
 help:  ## list targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
 
 dev:  ## install the locked dependencies into .venv
 	$(UV) sync --frozen

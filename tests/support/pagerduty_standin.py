@@ -30,8 +30,8 @@ Faults per path prefix: `fail_next(prefix, status, times, headers)` (for valid r
 body is PagerDuty-like unless given), `delay(prefix, seconds)`. The server, the faults and the violations
 are standin_server's.
 
-The specs are read once per test session from tests/vendor/specs (copied from ../shared/specs by
-scripts/vendor-shared; the REST document cut to the operations the project calls), or from
+The specs are read once per test session from tests/vendor/specs (vendored by scripts/vendor-shared;
+the REST document cut to the operations the project calls), or from
 $PAGERDUTY_SPECS_DIR.
 """
 

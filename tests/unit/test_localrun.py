@@ -437,3 +437,86 @@ def test_an_init_that_never_ends_is_killed(tmp_path: Path, monkeypatch: pytest.M
     assert result.error is not None
     assert "Init phase timed out" in result.error["errorMessage"]
     assert result.duration_ms < 5000
+
+
+def test_an_init_busy_on_the_cpu_is_an_init_timeout_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What Lambda's limit is about, the function's own slowness, still counts: time spent computing
+    is the function's, only time spent waiting for a CPU is not (tests/e2e/test_loaded_machine.py)."""
+    monkeypatch.setattr(runner, "INIT_TIMEOUT_S", 1.0)
+    body = """
+    import time
+    started = time.process_time()
+    while time.process_time() - started < 120:  # module-level code that computes for a long time
+        pass
+    def handler(event, context):
+        return "unreachable"
+    """
+    result = invoke(write_function(tmp_path, body, timeout=300), "Fn", {}, host_env={})
+    assert result.timed_out
+    assert result.error is not None
+    assert "Init phase timed out after 1.00 seconds" in result.error["errorMessage"]
+    assert result.init_ms >= 1000
+
+
+def test_the_cpu_wait_of_a_process_is_read_from_the_kernel() -> None:
+    import os
+
+    assert runner.cpu_wait_seconds(os.getpid()) >= 0.0
+    assert runner.cpu_wait_seconds(2**22 + 12345) == 0.0  # no such process: nothing to subtract
+
+
+READ_FILE = """
+import os
+def handler(event, context):
+    return {"cwd": os.getcwd(), "text": open(os.environ[event["name"]]).read()}
+"""
+
+
+@pytest.mark.parametrize("how", ["--env", "shell", "env-vars file"])
+def test_a_relative_path_names_the_file_of_the_callers_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], how: str
+) -> None:
+    """`runbook-local invoke ... --env RUNBOOK_CONFIG=config/examples/local.yaml` from the checkout: the
+    function runs in its code directory, as in Lambda, but the path is the caller's."""
+    template = write_function(tmp_path, READ_FILE)
+    caller = tmp_path / "checkout"
+    (caller / "config").mkdir(parents=True)
+    (caller / "config" / "mine.yaml").write_text("the caller's file")
+    event = tmp_path / "event.json"
+    args = ["invoke", "Fn", "-e", str(event), "-t", str(template)]
+    monkeypatch.chdir(caller)
+    if how == "--env":
+        event.write_text('{"name": "DATA"}')
+        args += ["--env", "DATA=config/mine.yaml"]
+    elif how == "shell":  # a declared variable, from the calling shell as with sam local
+        event.write_text('{"name": "STAGE"}')
+        monkeypatch.setenv("STAGE", "config/mine.yaml")
+    else:
+        event.write_text('{"name": "STAGE"}')
+        env_vars = tmp_path / "env.json"
+        env_vars.write_text('{"Fn": {"STAGE": "config/mine.yaml"}}')
+        args += ["-n", str(env_vars)]
+    assert main(args) == 0, capsys.readouterr().err
+    payload = json.loads(capsys.readouterr().out)
+    assert payload == {"cwd": str(tmp_path / "fn"), "text": "the caller's file"}
+
+
+def test_a_relative_path_that_names_nothing_is_said(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    template = write_function(tmp_path, ECHO_ENV)
+    monkeypatch.chdir(tmp_path)
+    result = invoke(template, "Fn", {"names": ["DATA"]}, {"DATA": "config/missing.yaml"}, host_env={})
+    assert result.raise_for_error() == {"DATA": "config/missing.yaml"}
+    assert any("DATA=config/missing.yaml: no such file in" in note for note in result.notes), result.notes
+
+
+def test_template_values_and_other_values_are_left_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    template = write_function(tmp_path, ECHO_ENV)
+    (tmp_path / "globals").write_text("a file named like the template's value")
+    monkeypatch.chdir(tmp_path)
+    overrides = {"LEVEL": "INFO", "URL": "http://127.0.0.1:1/x", "ABS": "/etc/hostname"}
+    result = invoke(template, "Fn", {"names": [*overrides, "FROM_GLOBALS"]}, overrides, host_env={})
+    assert result.raise_for_error() == {**overrides, "FROM_GLOBALS": "globals"}

@@ -1,4 +1,4 @@
-"""Contracts of template.yaml that other code, the operators and DESIGN.md rely on."""
+"""Contracts of template.yaml that other code and the operators rely on (docs/ARCHITECTURE.md)."""
 
 import ast
 import os

@@ -9,10 +9,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+import boto3
+
 from localrun.cfn_yaml import TemplateError, load_template
 from localrun.environment import build_environment, region_of
 from localrun.function import FunctionSpec, read_function
-from localrun.intrinsics import PSEUDO_PARAMETERS, Resolver
+from localrun.intrinsics import PSEUDO_PARAMETERS, STACK_NAME, Resolver
+from localrun.resources import Created, create_resources
 from localrun.runner import BOOTSTRAP, run
 
 EnvVarsFile = Mapping[str, Mapping[str, object]]
@@ -28,6 +31,8 @@ class InvokeResult:
     duration_ms: float
     timed_out: bool
     notes: tuple[str, ...] = field(default=())
+    init_ms: float = 0.0  # the init phase's own time, which Lambda's 10 s limit applies to
+    init_cpu_wait_ms: float = 0.0  # time the init only waited for a CPU (a loaded machine): not counted
 
     @property
     def ok(self) -> bool:
@@ -114,6 +119,7 @@ def invoke(
         host_env=host,
         env_vars_file=env_file,
         overrides=env_overrides or {},
+        cwd=Path.cwd(),
     )
     notes = [*_notes_about(spec), *env_notes]
     if log_sink is not None:
@@ -140,4 +146,55 @@ def invoke(
         duration_ms=outcome.duration_ms,
         timed_out=outcome.timed_out,
         notes=tuple(notes),
+        init_ms=outcome.init_ms,
+        init_cpu_wait_ms=outcome.init_cpu_wait_ms,
     )
+
+
+@dataclass(frozen=True)
+class SetupResult:
+    created: dict[str, Created]  # logical ID -> the resource made on the endpoint
+    env_vars: dict[str, dict[str, Any]]  # sam's env-vars format, pointing each function at them
+
+
+def setup(
+    template_path: Path | str,
+    endpoint_url: str,
+    *,
+    stack: str = STACK_NAME,
+    parameter_overrides: Mapping[str, str] | None = None,
+    base_env_vars: EnvVarsFile | None = None,
+    host_env: Mapping[str, str] | None = None,
+) -> SetupResult:
+    """Create the template's tables, topics and queues on endpoint_url (a moto server) and return the
+    env-vars file that gives every function their names: base_env_vars with, in each function's own
+    section, the variables the template fills from those resources (STATE_TABLE_NAME, ...)."""
+    template_file = Path(template_path)
+    host = os.environ if host_env is None else host_env
+    template = load_template(template_file)
+    region = region_of(host)
+    session = boto3.session.Session(
+        aws_access_key_id=host.get("AWS_ACCESS_KEY_ID"),
+        aws_secret_access_key=host.get("AWS_SECRET_ACCESS_KEY"),
+        aws_session_token=host.get("AWS_SESSION_TOKEN"),
+        region_name=region,
+    )
+    clients: dict[str, Any] = {}
+
+    def client(service: str) -> Any:
+        if service not in clients:
+            clients[service] = session.client(service, endpoint_url=endpoint_url)  # type: ignore[call-overload]
+        return clients[service]
+
+    plain = Resolver(template, parameter_overrides, region=region)
+    created = create_resources(template, plain, client, stack)
+    known = Resolver(template, parameter_overrides, region=region, resources=created)
+    env_vars: dict[str, dict[str, Any]] = {k: dict(v) for k, v in (base_env_vars or {}).items()}
+    functions = [k for k, v in template["Resources"].items() if v.get("Type") == "AWS::Serverless::Function"]
+    for logical_id in functions:
+        before = read_function(template, template_file, logical_id, plain)
+        after = read_function(template, template_file, logical_id, known)
+        filled = {n: after.environment[n] for n in before.unresolved - after.unresolved}
+        if filled:
+            env_vars.setdefault(logical_id, {}).update(filled)
+    return SetupResult(created, env_vars)

@@ -8,6 +8,11 @@ Precedence, lowest first:
    overrides variables the template declares);
 4. explicit overrides (any name).
 
+Lambda runs the handler in its code directory (/var/task), and so does localrun. A relative path that
+the caller gives (in the shell, the env-vars file or an override) and that names a file from the
+caller's working directory is made absolute, so that it names the same file for the function;
+the template's own values are left as they are.
+
 Lambda extracts layers to /opt, which cannot be used here. A value that names a file under /opt/ is
 rewritten to that file inside the layer that provides it (the last layer wins, as in Lambda), and
 RUNBOOK_CONFIG, whose code default is /opt/runbook.yaml, is set to the layer's runbook.yaml unless the
@@ -39,7 +44,7 @@ _PASSTHROUGH = (
     "SSL_CERT_DIR",
 )
 _PASSTHROUGH_PREFIXES = ("AWS_ENDPOINT_URL_",)  # service-specific endpoints, e.g. AWS_ENDPOINT_URL_SNS
-# Variables whose default in the code is a file under /opt (see DESIGN.md, "Contracts").
+# Variables whose default in the code is a file under /opt (docs/ARCHITECTURE.md, "Contracts").
 OPT_DEFAULTS = {"RUNBOOK_CONFIG": "/opt/runbook.yaml"}
 DEFAULT_REGION = "us-east-1"
 
@@ -89,6 +94,19 @@ def _runtime_variables(spec: FunctionSpec, region: str, runtime_dir: Path) -> di
     return env
 
 
+def _from_caller(value: str, cwd: Path) -> str:
+    """value, or the absolute path of the file it names relative to the caller's directory."""
+    if not value or os.path.isabs(value) or "://" in value or "\n" in value:
+        return value
+    candidate = cwd / value
+    return os.path.abspath(candidate) if candidate.is_file() else value
+
+
+def _looks_like_a_missing_path(value: str, cwd: Path, code_dir: Path) -> bool:
+    relative = "/" in value and ":" not in value and not os.path.isabs(value)
+    return relative and not (cwd / value).exists() and not (code_dir / value).exists()
+
+
 def _file_overrides(spec: FunctionSpec, env_vars_file: Mapping[str, Mapping[str, object]]) -> dict[str, str]:
     # sam: "Parameters" for every function, then the first section named after this one.
     own = env_vars_file.get(spec.logical_id) or env_vars_file.get(spec.function_name) or {}
@@ -103,22 +121,26 @@ def build_environment(
     host_env: Mapping[str, str],
     env_vars_file: Mapping[str, Mapping[str, object]],
     overrides: Mapping[str, str],
+    cwd: Path,
 ) -> tuple[dict[str, str], list[str]]:
-    """Return the function's environment and notes for the person running it."""
+    """Return the function's environment and notes for the person running it. cwd: the caller's
+    working directory, against which relative file paths the caller gives are resolved."""
     notes: list[str] = []
+    overrides = {k: _from_caller(v, cwd) for k, v in overrides.items()}
     env = _runtime_variables(spec, region_of(host_env), runtime_dir)
     env.update(
         {k: v for k, v in host_env.items() if k in _PASSTHROUGH or k.startswith(_PASSTHROUGH_PREFIXES)}
     )
 
-    file_values = _file_overrides(spec, env_vars_file)
+    file_values = {k: _from_caller(v, cwd) for k, v in _file_overrides(spec, env_vars_file).items()}
     ignored = sorted(set(file_values) - set(spec.environment))
     if ignored:
         names = ", ".join(ignored)
         notes.append(f"env-vars file sets {names}, not declared by {spec.logical_id}: ignored (as by sam)")
     unresolved = []
     for name, template_value in spec.environment.items():
-        value = file_values.get(name, host_env.get(name, template_value))
+        from_shell = host_env.get(name)
+        value = file_values.get(name, template_value if from_shell is None else _from_caller(from_shell, cwd))
         env[name] = value
         if name in spec.unresolved and value == template_value and name not in overrides:
             unresolved.append(f"{name}={template_value}")
@@ -128,9 +150,16 @@ def build_environment(
 
     for name, opt_path in OPT_DEFAULTS.items():
         if name not in env and name in host_env:
-            env[name] = host_env[name]
+            env[name] = _from_caller(host_env[name], cwd)
         elif name not in env and opt_file(spec, opt_path) is not None:
             env[name] = opt_path
+    for name in dict.fromkeys([*overrides, *file_values, *OPT_DEFAULTS]):
+        value = env.get(name, "")
+        if _looks_like_a_missing_path(value, cwd, spec.code_dir):
+            notes.append(
+                f"{name}={value}: no such file in {cwd} (the caller's directory) nor in {spec.code_dir}, "
+                "where the function runs"
+            )
     for name, value in env.items():
         if value.startswith("/opt/"):
             mapped = opt_file(spec, value)

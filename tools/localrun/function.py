@@ -21,8 +21,10 @@ class Layer:
     build_architecture: str | None
 
     def looks_unbuilt(self) -> bool:
-        """A layer sam builds has its Python code under python/ only after `sam build`."""
-        return self.build_method is not None and not (self.content_dir / "python").is_dir()
+        """A layer sam builds with pip (BuildMethod python3.x) has its code under python/ only after
+        `sam build`; a makefile layer (the ConfigLayer) puts its files where its Makefile says."""
+        built_by_pip = (self.build_method or "").startswith("python")
+        return built_by_pip and not (self.content_dir / "python").is_dir()
 
 
 @dataclass(frozen=True)

@@ -2,21 +2,23 @@
 
 Parameters (defaults or overrides), pseudo parameters and conditions resolve to values. A Ref or
 GetAtt to a resource has no value before deployment: it resolves to `Unresolved`, which the caller
-turns into a visible placeholder or replaces with a value from the env-vars file.
+turns into a visible placeholder or replaces with a value from the env-vars file, unless the resource
+was created locally (`resources`, e.g. by localrun.resources on a moto server).
 """
 
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from localrun.cfn_yaml import TemplateError
 
+STACK_NAME = "local"
 # What `sam local` uses for the pseudo parameters, so values look the same under both tools.
 PSEUDO_PARAMETERS = {
     "AWS::AccountId": "123456789012",
     "AWS::Partition": "aws",
-    "AWS::StackName": "local",
+    "AWS::StackName": STACK_NAME,
     "AWS::StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/local/00000000",
     "AWS::URLSuffix": "amazonaws.com",
     "AWS::NotificationARNs": [],
@@ -43,6 +45,16 @@ class Unresolved:
         return f"<unresolved {self.expression}>"
 
 
+class Physical(Protocol):
+    """A resource that exists: what `!Ref` gives, and the attributes `!GetAtt` may ask for."""
+
+    @property
+    def ref(self) -> str: ...
+
+    @property
+    def attributes(self) -> Mapping[str, str]: ...
+
+
 _SUB_VARIABLE = re.compile(r"\$\{([^}]*)\}")
 
 
@@ -52,8 +64,10 @@ class Resolver:
         template: Mapping[str, Any],
         parameter_overrides: Mapping[str, str] | None = None,
         region: str = "us-east-1",
+        resources: Mapping[str, Physical] | None = None,
     ) -> None:
         self._template = template
+        self._resources = resources or {}
         self._parameters = self._parameter_values(template, parameter_overrides or {})
         self._pseudo: dict[str, Any] = {**PSEUDO_PARAMETERS, "AWS::Region": region}
         self._conditions: dict[str, bool] = {}
@@ -119,7 +133,7 @@ class Resolver:
                 return self.condition(arg)
             case "Fn::GetAtt":
                 parts = arg.split(".", 1) if isinstance(arg, str) else [str(p) for p in arg]
-                return Unresolved(f"!GetAtt {'.'.join(parts)}")
+                return self._get_att(*parts)
             case "Fn::Sub":
                 return self._sub(arg)
             case "Fn::Join":
@@ -167,9 +181,17 @@ class Resolver:
             return self._pseudo[name]
         if name in self._parameters:
             return self._parameters[name]
+        if name in self._resources:
+            return self._resources[name].ref
         if self.is_resource(name):
             return Unresolved(f"!Ref {name}")
         raise TemplateError(f"!Ref {name}: no such parameter or resource")
+
+    def _get_att(self, name: str, attribute: str) -> Any:
+        known = self._resources.get(name)
+        if known is not None and attribute in known.attributes:
+            return known.attributes[attribute]
+        return Unresolved(f"!GetAtt {name}.{attribute}")
 
     def _sub(self, arg: Any) -> Any:
         text, variables = (arg, {}) if isinstance(arg, str) else (arg[0], self.resolve(arg[1]))
@@ -182,7 +204,7 @@ class Resolver:
             if name in variables:
                 value = variables[name]
             elif "." in name and self.is_resource(name.split(".", 1)[0]):
-                value = Unresolved(f"!GetAtt {name}")
+                value = self._get_att(*name.split(".", 1))
             else:
                 value = self._ref(name)
             if isinstance(value, Unresolved):

@@ -15,6 +15,8 @@ import boto3
 from moto.server import ThreadedMotoServer
 
 from localrun.cfn_yaml import load_template
+from localrun.intrinsics import Resolver
+from localrun.resources import QUEUE, TABLE, create_resources
 from sandbox.secrets import SecretValue
 
 REGION = "us-east-1"
@@ -110,26 +112,16 @@ def start_local_aws(template_path: Path, topics: list[str]) -> LocalAws:
 
 
 def _create(aws: LocalAws, template_path: Path, topics: list[str]) -> None:
-    resources = load_template(template_path).get("Resources") or {}
-    tables = [name for name, r in resources.items() if r.get("Type") == "AWS::DynamoDB::Table"]
-    for logical_id in tables:
-        properties = resources[logical_id]["Properties"]
-        name = f"{STACK}-{logical_id}"
-        aws.client("dynamodb").create_table(
-            TableName=name,
-            AttributeDefinitions=properties["AttributeDefinitions"],
-            KeySchema=properties["KeySchema"],
-            BillingMode=properties.get("BillingMode", "PAY_PER_REQUEST"),
-        )
-        if properties.get("TimeToLiveSpecification"):
-            aws.client("dynamodb").update_time_to_live(
-                TableName=name, TimeToLiveSpecification=properties["TimeToLiveSpecification"]
-            )
-        if logical_id == "StateTable" or not aws.table_name:
-            aws.table_name = name
+    """What template.yaml declares (localrun.resources, as `runbook-local setup` makes it), and an
+    inbox queue subscribed to each topic."""
+    template = load_template(template_path)
+    created = create_resources(template, Resolver(template, region=REGION), aws.client, STACK)
+    tables = [c for c in created.values() if c.type == TABLE]
+    queues = [c for c in created.values() if c.type == QUEUE]
+    aws.table_name = (created.get("StateTable") or tables[0]).ref if tables else ""
     sqs, sns = aws.client("sqs"), aws.client("sns")
     for topic in topics:
-        arn = sns.create_topic(Name=f"{STACK}-{topic}")["TopicArn"]
+        arn = created[topic].ref
         inbox = sqs.create_queue(QueueName=f"{STACK}-{topic}-deliveries")["QueueUrl"]
         inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"][
             "QueueArn"
@@ -139,10 +131,7 @@ def _create(aws: LocalAws, template_path: Path, topics: list[str]) -> None:
             TopicArn=arn, Protocol="sqs", Endpoint=inbox_arn, Attributes={"RawMessageDelivery": "false"}
         )
         aws.topic_arns[topic], aws.inbox_urls[topic] = arn, inbox
-    queues = [name for name, r in resources.items() if r.get("Type") == "AWS::SQS::Queue"]
-    for logical_id in queues:
-        url = sqs.create_queue(QueueName=f"{STACK}-{logical_id}")["QueueUrl"]
-        if logical_id == "DeadLetterQueue" or not aws.dead_letter_url:
-            aws.dead_letter_url = url
-    if not aws.dead_letter_url:
-        aws.dead_letter_url = sqs.create_queue(QueueName=f"{STACK}-dead-letters")["QueueUrl"]
+    dead_letters = created.get("DeadLetterQueue") or (queues[0] if queues else None)
+    aws.dead_letter_url = (
+        dead_letters.ref if dead_letters else sqs.create_queue(QueueName=f"{STACK}-dead-letters")["QueueUrl"]
+    )
