@@ -139,6 +139,7 @@ NAMES = {
     "uv run",
     "runbook",
     "runbook check",
+    "runbook check --json",
     "runbook validate",
     "runbook heartbeat",
     "runbook-local",
