@@ -14,6 +14,7 @@ pytest_plugins: list[str] = [
     "tests.support.http_fixtures",
     "tests.support.service_fixtures",
     "tests.support.pagerduty_standin",
+    "tests.support.pagerduty_function",
     "tests.support.statuspage_standin",
     "tests.support.slack_receiver",
 ]

@@ -8,7 +8,6 @@ inside never reaches PagerDuty. The shipped change window annotates: alerts page
 """
 
 import json
-import sys
 import threading
 import time
 import uuid
@@ -20,14 +19,11 @@ from typing import Any
 import pytest
 import time_machine
 
-from runbook.observability import logger
 from tests.integration.test_health_probe_handler import emf, stdout_records
 from tests.support.lambda_runtime import (
     ROOT,
     FakeLambdaContext,
     load_event,
-    load_handler_module,
-    reset_cold_start,
 )
 from tests.support.pagerduty_standin import PagerDutyStandin
 
@@ -64,34 +60,16 @@ def clock() -> Iterator[time_machine.Traveller]:
 
 
 @pytest.fixture
-def function(
-    aws, pagerduty: PagerDutyStandin, tmp_path: Path, monkeypatch, clock
-) -> Iterator[Callable[..., Handler]]:
+def function(aws, pagerduty_function, clock) -> Callable[..., Handler]:
     """`function(config_text)`: PagerDutyEscalationFunction's handler on a cold start with that config
     (called again: a deploy of another config)."""
     aws.ssm.put_parameter(Name="/runbook/pagerduty/platform", Value=ROUTING_KEY, Type="SecureString")
-    dlq = aws.sqs.create_queue(QueueName="runbook-dlq")["QueueUrl"]
-    monkeypatch.setattr(logger.registered_handler, "stream", sys.__stdout__)
 
     def cold_start(config_text: str, path: Path | None = None) -> Handler:
-        config = path or tmp_path / f"runbook-{uuid.uuid4().hex[:6]}.yaml"
-        if path is None:
-            config.write_text(config_text)
-        for name, value in {
-            "RUNBOOK_CONFIG": str(config),
-            "STATE_TABLE_NAME": aws.table_name,
-            "ALERTS_TOPIC_ARN": aws.topic_arn,
-            "DEAD_LETTER_QUEUE_URL": dlq,
-            "PAGERDUTY_EVENTS_URL": pagerduty.events_url,
-            "PAGERDUTY_API_URL": pagerduty.rest_url,
-        }.items():
-            monkeypatch.setenv(name, value)
-        reset_cold_start()
-        module = load_handler_module("pagerduty_escalation")
-        return lambda event: module.lambda_handler(event, FakeLambdaContext("PagerDutyEscalationFunction"))
+        handler = pagerduty_function(path or config_text)
+        return lambda event: handler(event, FakeLambdaContext("PagerDutyEscalationFunction"))
 
-    yield cold_start
-    reset_cold_start()
+    return cold_start
 
 
 def alert(check: str, status: str = "firing", when: datetime | None = None, **fields: Any) -> dict[str, Any]:

@@ -2,18 +2,16 @@
 the sample events of events/pagerduty_escalation/. What it returns, sends, keeps and counts."""
 
 import json
-import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from runbook import runtime
-from runbook.observability import logger
 from runbook.services.paging import PagingFailedError
 from tests.integration.test_health_probe_handler import emf, stdout_records
 from tests.support.alarms import assert_alarm_watches_what_was_emitted
-from tests.support.lambda_runtime import FakeLambdaContext, load_event, load_handler_module, reset_cold_start
+from tests.support.lambda_runtime import FakeLambdaContext, load_event
 from tests.support.pagerduty_standin import PagerDutyStandin
 from tests.support.run_doubles import T0, Clock
 
@@ -21,35 +19,16 @@ ROUTING_KEY = "R0UT1NGKEY0000000000000000000042"
 
 
 @pytest.fixture
-def dlq(aws) -> str:
-    return str(aws.sqs.create_queue(QueueName="runbook-dlq")["QueueUrl"])
-
-
-@pytest.fixture
-def handler(aws, pagerduty: PagerDutyStandin, dlq, tmp_path, monkeypatch):
+def handler(aws, pagerduty: PagerDutyStandin, pagerduty_function):
     aws.ssm.put_parameter(Name="/runbook/pagerduty/platform", Value=ROUTING_KEY, Type="SecureString")
     aws.ssm.put_parameter(Name="/runbook/pagerduty/rest", Value=pagerduty.token, Type="SecureString")
-    config = tmp_path / "runbook.yaml"
-    config.write_text(
+    return pagerduty_function(
         "pagerduty:\n"
         "  services:\n"
         "    platform: {routing_key: {ssm: /runbook/pagerduty/platform}, service_id: PSVC001}\n"
         "  default_service: platform\n"
         "  ack: {api_token: {ssm: /runbook/pagerduty/rest}, from_email: bot@example.com}\n"
     )
-    for name, value in {
-        "RUNBOOK_CONFIG": str(config),
-        "STATE_TABLE_NAME": aws.table_name,
-        "ALERTS_TOPIC_ARN": aws.topic_arn,
-        "DEAD_LETTER_QUEUE_URL": dlq,
-        "PAGERDUTY_EVENTS_URL": pagerduty.events_url,
-        "PAGERDUTY_API_URL": pagerduty.rest_url,
-    }.items():
-        monkeypatch.setenv(name, value)
-    reset_cold_start()
-    monkeypatch.setattr(logger.registered_handler, "stream", sys.__stdout__)
-    yield load_handler_module("pagerduty_escalation").lambda_handler
-    reset_cold_start()
 
 
 @pytest.mark.parametrize(
@@ -115,23 +94,9 @@ def test_a_page_pagerduty_does_not_take_is_counted_where_the_page_failures_alarm
 
 
 @pytest.fixture
-def handler_without_pagerduty(aws, pagerduty: PagerDutyStandin, dlq, tmp_path, monkeypatch):
+def handler_without_pagerduty(pagerduty_function):
     """The function as the template deploys it, with a config that has no `pagerduty:` section."""
-    config = tmp_path / "runbook.yaml"
-    config.write_text("checks:\n  - {name: web-app-synthetic, kind: heartbeat, max_age: 30m}\n")
-    for name, value in {
-        "RUNBOOK_CONFIG": str(config),
-        "STATE_TABLE_NAME": aws.table_name,
-        "ALERTS_TOPIC_ARN": aws.topic_arn,
-        "DEAD_LETTER_QUEUE_URL": dlq,
-        "PAGERDUTY_EVENTS_URL": pagerduty.events_url,
-        "PAGERDUTY_API_URL": pagerduty.rest_url,
-    }.items():
-        monkeypatch.setenv(name, value)
-    reset_cold_start()
-    monkeypatch.setattr(logger.registered_handler, "stream", sys.__stdout__)
-    yield load_handler_module("pagerduty_escalation").lambda_handler
-    reset_cold_start()
+    return pagerduty_function("checks:\n  - {name: web-app-synthetic, kind: heartbeat, max_age: 30m}\n")
 
 
 def test_without_a_pagerduty_section_alerts_and_the_sweep_do_nothing_and_succeed(

@@ -5,7 +5,6 @@ made to refuse them as SQS does: tests/support/aws.py), and the Powertools log k
 
 import base64
 import json
-import sys
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -13,19 +12,12 @@ from typing import Any
 import pytest
 import time_machine
 
-from runbook.observability import logger
 from tests.integration.test_health_probe_handler import emf, stdout_records
-from tests.support.lambda_runtime import FakeLambdaContext, load_event, load_handler_module, reset_cold_start
-from tests.support.pagerduty_standin import PagerDutyStandin
+from tests.support.lambda_runtime import FakeLambdaContext, load_event, reset_cold_start
 
 ROUTING_KEY = "R0UT1NGKEY0000000000000000000077"
 PAGERDUTY_LIMIT = 120  # events per routing key per rolling minute (tests/vendor/specs/README.md)
 STORM_START = datetime(2026, 11, 27, 12, 0, 35, tzinfo=UTC)  # 25 s before a minute boundary
-
-
-@pytest.fixture
-def dlq(aws) -> str:
-    return str(aws.sqs.create_queue(QueueName="runbook-dlq")["QueueUrl"])
 
 
 @pytest.fixture
@@ -35,29 +27,15 @@ def paging_extra() -> str:
 
 
 @pytest.fixture
-def handler(aws, pagerduty: PagerDutyStandin, dlq, tmp_path, monkeypatch, paging_extra):
+def handler(aws, pagerduty_function, paging_extra):
     aws.ssm.put_parameter(Name="/runbook/pagerduty/platform", Value=ROUTING_KEY, Type="SecureString")
-    config = tmp_path / "runbook.yaml"
-    config.write_text(
+    return pagerduty_function(
         "pagerduty:\n"
         "  services:\n"
         "    platform: {routing_key: {ssm: /runbook/pagerduty/platform}}\n"
         "  default_service: platform\n"
         "  ack: {enabled: false}\n" + paging_extra
     )
-    for name, value in {
-        "RUNBOOK_CONFIG": str(config),
-        "STATE_TABLE_NAME": aws.table_name,
-        "ALERTS_TOPIC_ARN": aws.topic_arn,
-        "DEAD_LETTER_QUEUE_URL": dlq,
-        "PAGERDUTY_EVENTS_URL": pagerduty.events_url,
-        "PAGERDUTY_API_URL": pagerduty.rest_url,
-    }.items():
-        monkeypatch.setenv(name, value)
-    reset_cold_start()
-    monkeypatch.setattr(logger.registered_handler, "stream", sys.__stdout__)
-    yield load_handler_module("pagerduty_escalation").lambda_handler
-    reset_cold_start()
 
 
 def sns_event(*messages: str, message_id: str | None = None) -> dict[str, Any]:
@@ -192,7 +170,7 @@ def test_a_dead_letter_queue_that_fails_does_not_stop_the_batch(handler, pagerdu
     """The queue is gone: every record is still processed, then the invocation fails so that Lambda
     retries it and, in the end, keeps the event itself. Nothing is paged twice on the retry."""
     monkeypatch.setenv("DEAD_LETTER_QUEUE_URL", "https://sqs.eu-west-1.amazonaws.com/123456789012/gone")
-    reset_cold_start()
+    reset_cold_start()  # the next invocation is a cold start that reads it
     event = sns_event("not an alert", runbook_alert("after"))
     with pytest.raises(Exception, match="could not be kept on the dead-letter queue"):
         handler(event, FakeLambdaContext())
