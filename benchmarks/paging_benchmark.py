@@ -76,7 +76,7 @@ from runbook.config_file import load_config
 from runbook.models.pagerduty import PagerDutyEvent
 from runbook.services.page_events import pagerduty_event
 from runbook.services.routing import decide
-from tests.support.aws import REGION, create_state_table
+from tests.support.aws import REGION, create_state_table, dynamodb_transactions_as_dynamodb
 from tests.support.lambda_runtime import FakeLambdaContext, load_handler_module, reset_cold_start
 from tests.support.pagerduty_standin import EVENTS_SPEC, REST_SPEC, SPECS_DIR, PagerDutyStandin
 
@@ -90,8 +90,10 @@ DEADLINE_MARGIN_S = 3.0  # as the handler keeps back: the direct side's sends ge
 OPEN_AT_ONCE = 4  # a resolve is sent when more than this many triggers are open
 GROUP_BLOCK = 10  # of every 10 keys, the first GROUPED belong to a group
 GROUPED = 3
-ALERTS_PER_SERVICE = 100  # a service's alerts per round: ~35 triggers, far under its budget of 100/min
-ALERTS_PER_GROUP = 1000  # a group triggers about once per GROUP_BLOCK keys: ~50 a round at most
+ALERTS_PER_SERVICE = 50  # a service's alerts per round, each at most one event: far under its 100 a minute
+ALERTS_PER_GROUP = (
+    400  # a group triggers about once per GROUP_BLOCK keys: with its resolves, ~40 events a round
+)
 EXPECTED_OUTCOMES = {"triggered", "resolved", "joined", "kept_open"}  # no storm, no stale, no held
 BLOCK = 10  # the sides take turns, this many alerts each: both meet the same noise
 
@@ -250,6 +252,35 @@ class SideRun:
     latencies_s: list[float] = field(default_factory=list)
     outcomes: Counter[str] = field(default_factory=Counter)  # the handler's
     sent: list[dict[str, Any]] = field(default_factory=list)  # what the stand-in accepted meanwhile
+    # The handler's DynamoDB calls, per outcome of the alert: calls in all, and alerts
+    dynamodb_calls: Counter[str] = field(default_factory=Counter)
+    dynamodb_alerts: Counter[str] = field(default_factory=Counter)
+
+
+class DynamoDBCalls:
+    """Counts the calls every boto3 DynamoDB client makes (the handler builds its own at cold start)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._original: Any = None
+
+    def __enter__(self) -> "DynamoDBCalls":
+        from botocore.client import BaseClient
+
+        original = self._original = getattr(BaseClient, "_make_api_call")  # noqa: B009 - private
+
+        def counted(client: Any, operation: str, params: Any) -> Any:
+            if client.meta.service_model.service_name == "dynamodb":
+                self.count += 1
+            return original(client, operation, params)
+
+        setattr(BaseClient, "_make_api_call", counted)  # noqa: B010 - counting every client's calls
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        from botocore.client import BaseClient
+
+        setattr(BaseClient, "_make_api_call", self._original)  # noqa: B010
 
 
 def run_handler(
@@ -257,16 +288,21 @@ def run_handler(
     events: Sequence[dict[str, Any]],
     run: SideRun,
     standin: PagerDutyStandin,
+    calls: DynamoDBCalls,
 ) -> None:
     first = len(standin.events)
     for event in events:
         context = FakeLambdaContext(FUNCTION_NAME, timeout_s=FUNCTION_TIMEOUT_S)
+        calls_before = calls.count
         before = time.perf_counter()
         summary = handler(event, context)
         run.latencies_s.append(time.perf_counter() - before)
         if summary.get("rejected") or summary.get("deliveries") != 1:
             raise RuntimeError(f"the handler did not take the alert: {summary}")
         run.outcomes.update(summary["outcomes"])
+        (outcome,) = summary["outcomes"]  # one alert per event
+        run.dynamodb_calls[outcome] += calls.count - calls_before
+        run.dynamodb_alerts[outcome] += 1
     run.sent.extend(standin.events[first:])
 
 
@@ -312,9 +348,9 @@ def measure(n: int, rounds: int, block: int) -> Measured:
             config_path = Path(workdir) / "runbook.yaml"
             config_path.write_text(json.dumps(runbook_config(plan), indent=2) + "\n")
             lambda_environment(config_path, standin.events_url, standin.rest_url)
-            with mock_aws(), quiet():
+            with mock_aws(), dynamodb_transactions_as_dynamodb(), quiet(), DynamoDBCalls() as calls:
                 try:
-                    return _measure(n, rounds, block, plan, config_path, standin)
+                    return _measure(n, rounds, block, plan, config_path, standin, calls)
                 except Exception as error:  # a refused request fails the handler: say what was refused
                     violations = [str(violation) for violation in standin.violations]
                     raise RunFailedError(violations) from error
@@ -329,7 +365,13 @@ class RunFailedError(Exception):
 
 
 def _measure(
-    n: int, rounds: int, block: int, plan: Plan, config_path: Path, standin: PagerDutyStandin
+    n: int,
+    rounds: int,
+    block: int,
+    plan: Plan,
+    config_path: Path,
+    standin: PagerDutyStandin,
+    calls: DynamoDBCalls,
 ) -> Measured:
     from runbook.runtime import _vendor_client
 
@@ -363,7 +405,7 @@ def _measure(
             last = first + block
             for side in ("handler", "direct") if (number + round_number) % 2 else ("direct", "handler"):
                 if side == "handler":
-                    run_handler(handler, events[first:last], runs[side], standin)
+                    run_handler(handler, events[first:last], runs[side], standin, calls)
                 else:
                     run_direct(sender, direct_events[first:last], runs[side])
         client.close()
@@ -427,9 +469,12 @@ def report(args: argparse.Namespace, measured: Measured) -> dict[str, Any]:
     sides = {
         side: {figure: median(side, figure) for figure in SIDE_FIGURES} for side in ("handler", "direct")
     }
-    outcomes = Counter[str]()
+    outcomes, calls, alerts = Counter[str](), Counter[str](), Counter[str]()
     for samples in measured.rounds:
         outcomes.update(samples["handler"].outcomes)
+        calls.update(samples["handler"].dynamodb_calls)
+        alerts.update(samples["handler"].dynamodb_alerts)
+    calls_per_alert = {outcome: round(calls[outcome] / alerts[outcome], 2) for outcome in sorted(alerts)}
     ratio_p95 = median("ratio_p95")
     return {
         "alerts": args.alerts,
@@ -442,6 +487,8 @@ def report(args: argparse.Namespace, measured: Measured) -> dict[str, Any]:
         "ratio_p95": ratio_p95,
         "per_round": [_rounded(r) for r in per_round],
         "handler_outcomes": dict(sorted(outcomes.items())),
+        "dynamodb_calls_per_alert": calls_per_alert,
+        "dynamodb_calls_per_alert_all": round(sum(calls.values()) / max(1, sum(alerts.values())), 2),
         "handler_events_sent_per_round": measured.handler_events_sent,
         "direct_events_sent_per_round": args.alerts,
         "violations": measured.violations,
@@ -492,6 +539,11 @@ def table(result: dict[str, Any]) -> str:
         + ("target met" if result["target_met"] else "TARGET MISSED")
     )
     lines.append("handler outcomes: " + ", ".join(f"{k} {v}" for k, v in result["handler_outcomes"].items()))
+    lines.append(
+        "DynamoDB calls per alert: "
+        + ", ".join(f"{k} {v:g}" for k, v in result["dynamodb_calls_per_alert"].items())
+        + f"; all {result['dynamodb_calls_per_alert_all']:g}"
+    )
     lines.append(f"stand-in: {len(result['violations'])} request(s) PagerDuty would refuse")
     return "\n".join(lines)
 

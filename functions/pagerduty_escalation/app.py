@@ -6,7 +6,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from runbook.observability import logger, metrics, tracer
-from runbook.runtime import pagerduty_dependencies, register_invocation
+from runbook.runtime import pagerduty_dependencies
 from runbook.services.pagerduty_function import handle_pagerduty_event
 
 DEADLINE_MARGIN_S = 3.0  # kept back from Lambda's deadline to log, count and return
@@ -16,7 +16,6 @@ DEADLINE_MARGIN_S = 3.0  # kept back from Lambda's deadline to log, count and re
 @metrics.log_metrics(capture_cold_start_metric=True)
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    register_invocation(context)  # in-progress idempotency records expire with this invocation
     budget_s = context.get_remaining_time_in_millis() / 1000 - DEADLINE_MARGIN_S
     outcome = handle_pagerduty_event(event, pagerduty_dependencies(), budget_s)
     return outcome.model_dump(mode="json")

@@ -22,7 +22,7 @@ from moto.server import ThreadedMotoServer
 
 from localrun.api import host_architecture
 from sandbox import build as sandbox_build
-from tests.support.aws import create_state_table, sqs_character_rules
+from tests.support.aws import create_state_table, dynamodb_transactions_as_dynamodb, sqs_character_rules
 
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
@@ -86,7 +86,8 @@ class LocalAws:
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    with sqs_character_rules():  # moto's SQS, in this process, refuses what SQS refuses
+    # moto, in this process: SQS refuses what SQS refuses, DynamoDB's transactions are checked as DynamoDB's
+    with sqs_character_rules(), dynamodb_transactions_as_dynamodb():
         server.start()
         host, port = server.get_host_and_port()
         yield f"http://{host}:{port}"

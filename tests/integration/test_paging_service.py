@@ -14,14 +14,12 @@ from aws_lambda_powertools.utilities.parameters import SecretsProvider, SSMProvi
 
 from runbook.adapters.dead_letters import DeadLetters
 from runbook.adapters.http_retry import RetryPolicy
-from runbook.adapters.idempotency import once_per_delivery, register_invocation
 from runbook.adapters.pagerduty import PagerDutyEvents
 from runbook.adapters.paging_state import PagingState
 from runbook.adapters.parameters import SecretResolver
 from runbook.config_file import parse_config
 from runbook.models.alert import Alert
 from runbook.services.paging import PagingDependencies, PagingFailedError, handle_alert_event
-from tests.support.lambda_runtime import FakeLambdaContext
 from tests.support.pagerduty_standin import PagerDutyStandin
 from tests.support.run_doubles import T0, Clock
 
@@ -71,7 +69,6 @@ class Recorder:
 def deps(aws, pagerduty: PagerDutyStandin):
     aws.ssm.put_parameter(Name="/runbook/pagerduty/platform", Value=ROUTING_KEY, Type="SecureString")
     dlq = aws.sqs.create_queue(QueueName="runbook-dlq")["QueueUrl"]
-    register_invocation(FakeLambdaContext())
     built = PagingDependencies(
         config=parse_config(CONFIG),
         state=PagingState(aws.dynamodb, aws.table_name),
@@ -86,7 +83,6 @@ def deps(aws, pagerduty: PagerDutyStandin):
         dead_letters=DeadLetters(aws.sqs, dlq),
         reporter=Recorder(),
         now=Clock(),
-        once=once_per_delivery(aws.dynamodb, aws.table_name),
     )
     built.dlq_url = dlq  # type: ignore[attr-defined]
     return built

@@ -90,7 +90,7 @@ def test_a_storm_stays_under_pagerdutys_rolling_minute_and_every_page_resolves(h
     assert pagerduty.most_events_in_a_minute(ROUTING_KEY) <= PAGERDUTY_LIMIT
     triggers = [e["dedup_key"] for e in pagerduty.events if e["event_action"] == "trigger"]
     assert "runbook/storm/platform" in triggers  # the rest were folded into one storm alert
-    assert len(triggers) <= 101
+    assert len(triggers) < len(checks)
     assert pagerduty.open_alerts == {}  # each page, the storm alert too, resolved
 
 

@@ -1,6 +1,7 @@
 """moto-backed AWS for integration tests: the state table is created from template.yaml's own
 StateTable definition, so the tests cannot drift from what is deployed."""
 
+import copy
 import json
 import re
 from collections.abc import Iterator
@@ -8,10 +9,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import boto3
 import pytest
 from moto import mock_aws
+from moto.dynamodb import models as dynamodb_models
+from moto.dynamodb.comparisons import get_filter_expression
+from moto.dynamodb.exceptions import TransactionCanceledException
+from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.table import Table
 from moto.sqs.exceptions import SQSException
 from moto.sqs.models import SQSBackend
 
@@ -75,6 +82,60 @@ def sqs_character_rules() -> Iterator[None]:
         SQSBackend.send_message = send  # type: ignore[method-assign]
 
 
+class _TablesUncopied:
+    """`copy` for moto's DynamoDB models while a checked transaction is written: tables not copied."""
+
+    @staticmethod
+    def deepcopy(value: Any, memo: Any = None) -> Any:
+        return value if isinstance(value, Table) else copy.deepcopy(value, memo)
+
+
+@contextmanager
+def dynamodb_transactions_as_dynamodb() -> Iterator[None]:
+    """moto's TransactWriteItems as DynamoDB's: every condition is checked on the state before the
+    transaction (moto checks each after writing the items before it), a cancelled transaction writes
+    nothing, and no table is copied for that (moto deep-copies every table a transaction touches, so
+    a transaction costs in proportion to the table's size, which DynamoDB's does not)."""
+    original = DynamoDBBackend.transact_write_items
+
+    def checked(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
+        errors: list[Any] = []
+        for entry in transact_items:
+            _, op = next(iter(entry.items()))
+            table = self.get_table(op["TableName"])
+            key = op.get("Key") or {
+                name: op["Item"][name] for name in (table.hash_key_attr, table.range_key_attr) if name
+            }
+            current = self.get_item(op["TableName"], key)
+            condition = op.get("ConditionExpression")
+            expression = condition and get_filter_expression(
+                condition, op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
+            )
+            if expression and not expression.expr(current):
+                wanted = op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD"
+                old = current.to_json()["Attributes"] if wanted and current is not None else None
+                errors.append(("ConditionalCheckFailed", "The conditional request failed", old))
+            else:
+                errors.append((None, None, None))
+        if any(code for code, _, _ in errors):
+            raise TransactionCanceledException(errors)
+        # Every condition held on the state before: the writes need not check them again (moto would,
+        # twice per item, each time parsing the expression anew).
+        unconditional = [
+            {kind: {k: v for k, v in op.items() if k != "ConditionExpression"}}
+            for entry in transact_items
+            for kind, op in entry.items()
+        ]
+        with patch.object(dynamodb_models, "copy", _TablesUncopied):
+            original(self, unconditional)
+
+    DynamoDBBackend.transact_write_items = checked  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        DynamoDBBackend.transact_write_items = original  # type: ignore[method-assign]
+
+
 @dataclass
 class AwsStack:
     dynamodb: Any
@@ -114,7 +175,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsStack]:
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
-    with mock_aws(), sqs_character_rules():
+    with mock_aws(), sqs_character_rules(), dynamodb_transactions_as_dynamodb():
         session = boto3.session.Session(region_name=REGION)
         clients: dict[str, Any] = {
             s: session.client(s) for s in ("dynamodb", "sns", "sqs", "ssm", "secretsmanager")

@@ -255,7 +255,7 @@ def test_paging_subscribes_to_the_alerts_topic_and_sweeps_every_minute() -> None
 
 def test_paging_may_write_its_state_and_keep_unreadable_messages_but_not_publish_alerts() -> None:
     statements = {s["Sid"]: s for s in _statements(FUNCTIONS["PagerDutyEscalationFunction"])}
-    assert "dynamodb:DeleteItem" in statements["PagingState"]["Action"]  # idempotency records on failure
+    assert "dynamodb:DeleteItem" in statements["PagingState"]["Action"]  # escalation claims, held alerts
     assert statements["KeepUnreadableMessages"]["Action"] == "sqs:SendMessage"
     assert "PublishAlerts" not in statements  # it consumes the topic: publishing could loop
 

@@ -10,8 +10,6 @@ from runbook.adapters.alerts_topic import AlertsTopic
 from runbook.adapters.aws_clients import aws_client, probe_client
 from runbook.adapters.dead_letters import DeadLetters
 from runbook.adapters.http_retry import RetryPolicy
-from runbook.adapters.idempotency import once_per_delivery
-from runbook.adapters.idempotency import register_invocation as register_invocation  # for the handler
 from runbook.adapters.pagerduty import PagerDutyEvents, PagerDutyRest
 from runbook.adapters.paging_state import PagingState
 from runbook.adapters.parameters import SecretResolver
@@ -100,7 +98,6 @@ def _paging_dependencies() -> PagingDependencies:
         dead_letters=DeadLetters(aws_client("sqs"), settings.require("dead_letter_queue_url")),
         reporter=LambdaPagingReporter(),
         now=utc_now,
-        once=once_per_delivery(aws_client("dynamodb"), table),
     )
 
 

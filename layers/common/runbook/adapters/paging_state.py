@@ -7,6 +7,8 @@ Every write is a single conditional or atomic DynamoDB update, so concurrent inv
 message) agree without locks.
 """
 
+import random
+import re
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,9 +22,11 @@ OPEN_ALERT_TTL_S = 30 * 86400  # an open PagerDuty alert nobody resolved is forg
 BUDGET_TTL_S = 600
 # PagerDuty's Events API allows about 120 events per routing key over a rolling minute.
 BUDGET_WINDOW_S = 60
-BUDGET_BUCKET_S = 10
-BUDGET_BUCKETS = BUDGET_WINDOW_S // BUDGET_BUCKET_S + 1  # the current, partial one and six full ones
-BATCH_GET_ATTEMPTS = 3  # UnprocessedKeys (throttling) are asked for again, a bounded number of times
+SLOT_ATTEMPTS = 3  # writes of an admission when the slots it tries are taken meanwhile
+CONFLICT_ATTEMPTS = 3  # transactions cancelled by others on the same items, before writing one by one
+UNDONE = "undone:"  # marks the news of a delivery whose page was not sent: its retry is no duplicate
+_SLOT = re.compile(r"s\d+")
+MEMBERSHIP_ATTEMPTS = 3  # a resolve re-tries when the members changed between its two conditions
 ESCALATION_TTL_S = 7 * 86400
 HELD_PK = "pdheld"
 HELD_PAGE_SIZE = 100
@@ -39,8 +43,48 @@ class HeldAlert:
     version: int  # observed_at in ms: conditional writes act on this version only
 
 
-class BudgetUnreadableError(RuntimeError):
-    """The rolling-minute budget could not be read: the trigger fails (and is retried) rather than guess."""
+@dataclass(frozen=True)
+class News:
+    """What one message said of one alert: its time orders the news of the alert, its delivery tells a
+    redelivery (a duplicate) from another message."""
+
+    member: str  # the alert's key
+    at: int  # observed_at, ms
+    delivery: str  # the delivery's id (the SNS message id, ...)
+
+
+@dataclass(frozen=True)
+class Budget:
+    """An event's place in its routing key's rolling minute: one of `slots` (triggers_per_minute)."""
+
+    key: str  # a hash of the routing key, never the key itself
+    event_id: str  # hex: the same for a retry of the same event
+    slots: int
+
+
+@dataclass(frozen=True)
+class Admission:
+    """`send`, `joined`, `over_budget`, `kept_open`, `not_member`, `stale` or `duplicate`; and whether
+    the message reused the delivery id of the alert's previous news (another message, handled as one)."""
+
+    outcome: str
+    reused_id: bool = False
+
+
+@dataclass(frozen=True)
+class _Admitted:
+    failed: dict[str, Any] | None  # the alert's item as it was, when its condition failed
+    refused: bool  # no slot free (nothing written for a trigger; uncounted otherwise)
+
+
+@dataclass(frozen=True)
+class _Failed:
+    primary: dict[str, Any] | None
+    slot: dict[str, Any] | None
+
+
+class MembershipChangingError(RuntimeError):
+    """A PagerDuty alert's members kept changing under a resolve: the delivery is retried."""
 
 
 class PagingState:
@@ -48,133 +92,275 @@ class PagingState:
         self._client = client
         self._table = table_name
 
+    # --- PagerDuty alerts: who keeps each open, the newest news of every member, the budget -----------
+    # One item per PagerDuty alert (dedup key) holds its members, `opener` (the member whose trigger was
+    # sent or is being sent) and, per member, the newest news handled: `at|<member>` (observed_at, ms)
+    # and `dl|<member>` (the delivery, e.g. the SNS message id).
+    # The news is the ordering (a firing delivered after its resolve is stale) and the idempotency (a
+    # redelivery is a duplicate), in the same conditional write that makes the alert a member or takes
+    # it out. That write and the event's slot in the budget are one transaction: the trigger of a new
+    # alert and the resolve of an open one cost one DynamoDB call while the minute is quiet, two when
+    # the slot the event hashed to is taken (the cancellation returns the budget, a free slot is tried).
+
+    def admit_trigger(
+        self, dedup_key: str, news: News, budget: Budget, *, service: str, sev: str, now: datetime
+    ) -> Admission:
+        """A firing: `send` (it is now a member and its event is counted), `joined` (another member's
+        trigger went out: it is a member, nothing to send), `over_budget` (nothing written: fold it),
+        `stale` or `duplicate`."""
+        expiration = {":e": {"N": str(int(time.time()) + OPEN_ALERT_TTL_S)}}
+        opened = {**expiration, ":s": {"S": service}, ":v": {"S": sev}}
+        reused = False
+        for newer in (_FRESH, _NEWER):
+            trigger = self._news_update(
+                dedup_key,
+                news,
+                f"SET {_SET_NEWS}, service = :s, sev = :v, expiration = :e, "
+                "opener = if_not_exists(opener, :member) ADD members :m",
+                f"({newer}) AND {_SENDS}",
+                opened,
+            )
+            admitted = self._admit(trigger, budget, now, needed=True)
+            if admitted.refused:
+                return Admission("over_budget", reused)
+            if admitted.failed is None:
+                return Admission("send", reused)
+            verdict = _not_newer(news, admitted.failed)
+            if verdict == "reused":
+                reused = True
+                continue  # again, without the guard that caught it
+            if verdict != "newer":
+                return Admission(verdict, reused)
+            # Newer news, and another member's trigger went out (or is going out): this one joins it.
+            join = self._news_update(
+                dedup_key, news, f"SET {_SET_NEWS}, expiration = :e ADD members :m", _NEWER, expiration
+            )
+            failed = self._write(join, None)
+            return Admission("joined" if failed is None else _not_newer(news, failed.primary or {}), reused)
+        raise AssertionError("unreachable: the second pass has no guard for a reused id")
+
+    def admit_resolve(self, dedup_key: str, news: News, budget: Budget, now: datetime) -> Admission:
+        """A resolve: `send` (it was the last member: the PagerDuty alert is to be resolved; its event is
+        counted when a slot is free, never held back), `kept_open` (others still fire), `not_member`
+        (it kept nothing open here: never paged, held, folded into the storm alert; its news is
+        recorded), `stale` or `duplicate`."""
+        reused = False
+        newer = _FRESH
+        for _ in range(MEMBERSHIP_ATTEMPTS + 1):  # the members may change between these writes
+            last = self._news_update(
+                dedup_key,
+                news,
+                f"SET {_SET_NEWS} DELETE members :m REMOVE opener",
+                f"({newer}) AND contains(members, :member) AND size(members) = :one",
+                {":one": _ONE},
+            )
+            admitted = self._admit(last, budget, now, needed=False)
+            if admitted.failed is None:
+                return Admission("send", reused)
+            verdict = _not_newer(news, admitted.failed)
+            if verdict == "reused" and not reused:
+                reused, newer = True, _NEWER
+                continue
+            if verdict not in ("newer", "reused"):
+                return Admission(verdict, reused)
+            member = news.member in admitted.failed.get("members", {}).get("SS", [])
+            rest = self._news_update(
+                dedup_key,
+                news,
+                f"SET {_SET_NEWS} DELETE members :m" if member else f"SET {_SET_NEWS}",
+                f"({_NEWER}) AND contains(members, :member) AND size(members) > :one" if member else _NEWER,
+                {":one": _ONE} if member else {},
+            )
+            failed = self._write(rest, None)
+            if failed is None:
+                return Admission("kept_open" if member else "not_member", reused)
+            verdict = _not_newer(news, failed.primary or {})
+            if verdict not in ("newer", "reused"):
+                return Admission(verdict, reused)
+        raise MembershipChangingError(f"{dedup_key}: its members kept changing; the resolve is retried")
+
+    def undo_trigger(self, dedup_key: str, news: News) -> None:
+        """The trigger was not sent: the member leaves and the PagerDuty alert no longer counts as
+        open. The news stays, marked undone, so that Lambda's retry of the delivery is no duplicate."""
+        self._undo(dedup_key, news, "DELETE members :m REMOVE opener")
+
+    def undo_resolve(self, dedup_key: str, news: News) -> None:
+        """The resolve was not sent: the member is open again, for the retry."""
+        self._undo(dedup_key, news, "ADD members :m", opener=True)
+
+    def record_news(self, dedup_key: str, news: News) -> str:
+        """Only the news (a held firing): newer, stale or duplicate."""
+        expiration = {":e": {"N": str(int(time.time()) + OPEN_ALERT_TTL_S)}}
+        failed = self._write(
+            self._news_update(dedup_key, news, f"SET {_SET_NEWS}, expiration = :e", _NEWER, expiration), None
+        )
+        return "newer" if failed is None else _not_newer(news, failed.primary or {})
+
+    def latest_version(self, dedup_key: str, member: str) -> int | None:
+        """observed_at (ms) of the newest news of `member` that paging handled."""
+        key = _open_key(dedup_key)
+        item = self._client.get_item(TableName=self._table, Key=key, ConsistentRead=True).get("Item")
+        value = (item or {}).get(f"at|{member}")
+        return int(value["N"]) if value else None
+
+    def count_event(self, budget: Budget, now: datetime) -> bool:
+        """Count an event that is sent in any case (the storm alert), when a slot is free."""
+        return not self._admit(None, budget, now, needed=False).refused
+
+    def _admit(
+        self, primary: dict[str, Any] | None, budget: Budget, now: datetime, *, needed: bool
+    ) -> _Admitted:
+        """`primary` and a slot of the budget, written together. The slot tried first is the one the
+        event's id hashes to; when it is taken, the budget as the cancellation returned it names a free
+        slot (or the one this event already holds: a retry counts once). With no slot free, a trigger
+        (`needed`) is refused and nothing is written; anything else is written uncounted."""
+        cutoff = _ms(now) - BUDGET_WINDOW_S * 1000
+        slot: int | None = int(budget.event_id[:8], 16) % budget.slots
+        for _ in range(SLOT_ATTEMPTS):
+            failed = self._write(
+                primary, None if slot is None else _slot_update(self._table, budget, slot, now, cutoff)
+            )
+            if failed is None:
+                return _Admitted(None, False)
+            if failed.primary is not None:
+                return _Admitted(failed.primary, False)
+            held, free = _slots_of(failed.slot or {}, budget, cutoff)
+            if held or (not free and not needed):
+                if primary is None:
+                    return _Admitted(None, not held)
+                slot = None  # counted already (held), or sent uncounted
+            elif not free:
+                return _Admitted(None, True)
+            else:
+                slot = free[int(budget.event_id[8:16], 16) % len(free)]
+        return _Admitted(None, needed)  # contended beyond SLOT_ATTEMPTS: a trigger waits, as if full
+
+    def _write(self, primary: dict[str, Any] | None, slot: dict[str, Any] | None) -> _Failed | None:
+        """One UpdateItem, or both in one transaction. None when written; otherwise the items as they
+        were where a condition failed. Transactions that keep conflicting with others on the same
+        items (a storm on one budget) are written one after the other instead: the slot first, so
+        that a refused slot writes nothing, and a slot taken for a write that then fails only counts
+        an event too many."""
+        if primary is None or slot is None:
+            update = primary or slot
+            assert update is not None
+            try:
+                self._client.update_item(**update)
+            except ClientError as error:
+                if conditional_check_failed(error):
+                    item = _old_item(error)
+                    return _Failed(item, None) if update is primary else _Failed(None, item)
+                raise
+            return None
+        for attempt in range(CONFLICT_ATTEMPTS):
+            try:
+                self._client.transact_write_items(TransactItems=[{"Update": primary}, {"Update": slot}])
+            except ClientError as error:
+                reasons = _cancellation_reasons(error)
+                codes = [reason.get("Code") for reason in reasons]
+                if "TransactionConflict" in codes:
+                    time.sleep(random.uniform(0, 0.02 * (attempt + 1)))  # noqa: S311 - jitter
+                    continue
+                if "ConditionalCheckFailed" not in codes:
+                    raise
+                items = [
+                    r.get("Item") or {} if r.get("Code") == "ConditionalCheckFailed" else None
+                    for r in reasons
+                ]
+                return _Failed(items[0], items[1])
+            return None
+        return self._write(None, slot) or self._write(primary, None)
+
+    def _news_update(
+        self, dedup_key: str, news: News, expression: str, condition: str, extra: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The UpdateItem of a PagerDuty alert's item that records `news` (and what `expression` adds)."""
+        text = f"{expression} {condition}"
+        values = {**_news_values(news), ":m": {"SS": [news.member]}, ":member": {"S": news.member}, **extra}
+        return {
+            "TableName": self._table,
+            "Key": _open_key(dedup_key),
+            "UpdateExpression": expression,
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": {k: v for k, v in _news_names(news).items() if k in text},
+            "ExpressionAttributeValues": {k: v for k, v in values.items() if re.search(rf"{k}\b", text)},
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+
+    def _undo(self, dedup_key: str, news: News, membership: str, opener: bool = False) -> None:
+        opened = ", opener = if_not_exists(opener, :member)" if opener else ""
+        update = {
+            "TableName": self._table,
+            "Key": _open_key(dedup_key),
+            "UpdateExpression": f"SET #dl = :undone{opened} {membership}",
+            "ConditionExpression": "#dl = :dl",  # still this delivery's news: newer news stays as it is
+            "ExpressionAttributeNames": {"#dl": _news_names(news)["#dl"]},
+            "ExpressionAttributeValues": {
+                ":dl": {"S": news.delivery},
+                ":undone": {"S": UNDONE + news.delivery},
+                ":m": {"SS": [news.member]},
+                **({":member": {"S": news.member}} if opener else {}),
+            },
+        }
+        self._write(update, None)  # a failed condition: newer news came meanwhile, nothing to undo
+
+    # --- the storm alert: the alerts folded into it --------------------------------------------------
+
     def add_member(self, dedup_key: str, member: str, *, service: str, sev: str) -> tuple[set[str], bool]:
         """Record that `member` keeps the PagerDuty alert open; returns the members before, and whether
-        a trigger of that PagerDuty alert was confirmed sent (`mark_opened`)."""
+        a trigger of that PagerDuty alert was sent or is being sent (`opener`)."""
         response = self._client.update_item(
             TableName=self._table,
             Key=_open_key(dedup_key),
-            UpdateExpression="ADD members :m SET service = :s, sev = :v, expiration = :e",
+            UpdateExpression=(
+                "ADD members :m SET service = :s, sev = :v, expiration = :e, "
+                "opener = if_not_exists(opener, :member)"
+            ),
             ExpressionAttributeValues={
                 ":m": {"SS": [member]},
                 ":s": {"S": service},
                 ":v": {"S": sev},
                 ":e": {"N": str(int(time.time()) + OPEN_ALERT_TTL_S)},
+                ":member": {"S": member},
             },
             ReturnValues="ALL_OLD",
         )
         old = response.get("Attributes", {})
-        return set(old.get("members", {}).get("SS", [])), "opened" in old
-
-    def mark_opened(self, dedup_key: str) -> None:
-        self._client.update_item(
-            TableName=self._table,
-            Key=_open_key(dedup_key),
-            UpdateExpression="SET opened = :t",
-            ExpressionAttributeValues={":t": {"BOOL": True}},
-        )
-
-    def mark_closed(self, dedup_key: str) -> None:
-        """After the resolve was sent; a member that arrived meanwhile keeps it open (and re-triggers)."""
-        try:
-            self._client.update_item(
-                TableName=self._table,
-                Key=_open_key(dedup_key),
-                UpdateExpression="REMOVE opened",
-                ConditionExpression="attribute_not_exists(members)",
-            )
-        except ClientError as error:
-            if not conditional_check_failed(error):
-                raise
+        return set(old.get("members", {}).get("SS", [])), "opener" in old
 
     def remove_member(self, dedup_key: str, member: str) -> tuple[bool, int]:
-        """(whether `member` was open, how many members are still open)."""
+        """(whether `member` was open, how many members are still open). The last one takes
+        opener with it, so that the next trigger is sent again."""
         try:
             response = self._client.update_item(
                 TableName=self._table,
                 Key=_open_key(dedup_key),
                 UpdateExpression="DELETE members :m",
-                ConditionExpression="attribute_exists(pk)",  # never create an item for a resolve
-                ExpressionAttributeValues={":m": {"SS": [member]}},
-                ReturnValues="UPDATED_OLD",
+                ConditionExpression="contains(members, :member)",  # never create an item for a resolve
+                ExpressionAttributeValues={":m": {"SS": [member]}, ":member": {"S": member}},
+                ReturnValues="UPDATED_NEW",
             )
         except ClientError as error:
             if conditional_check_failed(error):
                 return False, 0
             raise
-        before = set(response.get("Attributes", {}).get("members", {}).get("SS", []))
-        return member in before, len(before - {member})
-
-    def is_latest(self, member: str, observed_at: datetime) -> bool:
-        """Record `observed_at` as the newest news of `member`; False when newer news was already seen
-        (a firing delivered after its resolve must not reopen the page)."""
-        item = {
-            "pk": {"S": f"pdseen#{member}"},
-            "sk": {"S": "latest"},
-            "expiration": {"N": str(int(time.time()) + OPEN_ALERT_TTL_S)},
-        }
-        return put_if_newer(self._client, self._table, item, observed_at)
+        still = len(response.get("Attributes", {}).get("members", {}).get("SS", []))
+        if not still:
+            try:
+                self._client.update_item(
+                    TableName=self._table,
+                    Key=_open_key(dedup_key),
+                    UpdateExpression="REMOVE opener",
+                    ConditionExpression="attribute_not_exists(members)",  # a member that came meanwhile
+                )
+            except ClientError as error:
+                if not conditional_check_failed(error):
+                    raise
+        return True, still
 
     def sev_of(self, dedup_key: str) -> str | None:
         item = self._client.get_item(TableName=self._table, Key=_open_key(dedup_key)).get("Item")
         return item["sev"]["S"] if item and "sev" in item else None
-
-    def spend_event(self, budget_key: str, event_id: str, now: datetime, limit: int | None) -> bool:
-        """Count one Events API event of a routing key in PagerDuty's rolling minute, shared by every
-        invocation. With `limit` (a trigger) it is counted, and True, only while fewer than `limit`
-        events were counted in the last 60 s; without (a resolve, the storm alert) it always is.
-        The same `event_id` counts once: a retried invocation does not spend the budget again.
-
-        The minute is kept as 10-second buckets, each a set of event ids; a trigger reads the bucket it
-        falls in and the six before (one BatchGetItem: at least the last 60 s, at most 70 s), then adds
-        itself to its bucket on condition that the bucket still has room (one UpdateItem). Counting up
-        to 70 s errs on the safe side: no rolling 60 s ever holds more than `limit` triggers."""
-        current = int(now.timestamp()) // BUDGET_BUCKET_S
-        room: int | None = None
-        if limit is not None:
-            counted = self._budget_buckets(budget_key, current)
-            if any(event_id in ids for ids in counted.values()):
-                return True  # already counted: a retry of the same event
-            room = limit - sum(len(ids) for bucket, ids in counted.items() if bucket != current)
-            if room - len(counted.get(current, ())) <= 0:
-                return False
-        update: dict[str, Any] = {
-            "TableName": self._table,
-            "Key": _budget_key(budget_key, current),
-            "UpdateExpression": "ADD ids :id SET expiration = :e",
-            "ExpressionAttributeValues": {
-                ":id": {"SS": [event_id]},
-                ":e": {"N": str(int(time.time()) + BUDGET_TTL_S)},
-            },
-        }
-        if room is not None:
-            update["ConditionExpression"] = (
-                "attribute_not_exists(ids) OR size(ids) < :room OR contains(ids, :one)"
-            )
-            update["ExpressionAttributeValues"] |= {":room": {"N": str(room)}, ":one": {"S": event_id}}
-        try:
-            self._client.update_item(**update)
-        except ClientError as error:
-            if conditional_check_failed(error):
-                return False  # others filled the bucket since it was read
-            raise
-        return True
-
-    def _budget_buckets(self, budget_key: str, current: int) -> dict[int, set[str]]:
-        """The event ids of the bucket `current` and the BUDGET_BUCKETS - 1 before it."""
-        first = current - BUDGET_BUCKETS + 1
-        pending = [_budget_key(budget_key, bucket) for bucket in range(first, current + 1)]
-        found: dict[int, set[str]] = {}
-        for _ in range(BATCH_GET_ATTEMPTS):
-            response = self._client.batch_get_item(
-                RequestItems={self._table: {"Keys": pending, "ConsistentRead": True}}
-            )
-            for item in response.get("Responses", {}).get(self._table, []):
-                found[int(item["sk"]["S"])] = set(item.get("ids", {}).get("SS", []))
-            pending = response.get("UnprocessedKeys", {}).get(self._table, {}).get("Keys", [])
-            if not pending:
-                return found
-        raise BudgetUnreadableError(f"the trigger budget of {budget_key} could not be read (throttled)")
 
     def claim_escalation(self, incident_id: str, level: int, at: datetime) -> bool:
         """True once per (incident, level): the claim is what makes an escalation happen only once."""
@@ -294,15 +480,6 @@ class PagingState:
             raise
         return bool(response.get("Attributes"))
 
-    def latest_version(self, member: str) -> int | None:
-        """observed_at (ms) of the newest news of `member` that paging handled (`is_latest`)."""
-        item = self._client.get_item(
-            TableName=self._table,
-            Key={"pk": {"S": f"pdseen#{member}"}, "sk": {"S": "latest"}},
-            ConsistentRead=True,
-        ).get("Item")
-        return int(item["at"]["N"]) if item and "at" in item else None
-
     def _update_held(
         self, held: HeldAlert, expression: str, names: dict[str, str], values: dict[str, Any]
     ) -> None:
@@ -350,8 +527,94 @@ def _open_key(dedup_key: str) -> dict[str, Any]:
     return {"pk": {"S": f"pdalert#{dedup_key}"}, "sk": {"S": "members"}}
 
 
-def _budget_key(budget_key: str, bucket: int) -> dict[str, Any]:
-    return {"pk": {"S": f"pdbudget#{budget_key}"}, "sk": {"S": str(bucket)}}
+def _cancellation_reasons(error: ClientError) -> list[dict[str, Any]]:
+    """Per item of a cancelled transaction: its Code and, for a failed condition, the item as it was."""
+    reasons: Any = error.response.get("CancellationReasons")
+    return [reason for reason in reasons if isinstance(reason, dict)] if isinstance(reasons, list) else []
+
+
+def _old_item(error: ClientError) -> dict[str, Any]:
+    """The item as it was when the condition failed (ReturnValuesOnConditionCheckFailure=ALL_OLD)."""
+    item: Any = error.response.get("Item")
+    return item if isinstance(item, dict) else {}
+
+
+def _budget_key(budget_key: str) -> dict[str, Any]:
+    return {"pk": {"S": f"pdbudget#{budget_key}"}, "sk": {"S": "slots"}}
+
+
+def _slot_update(table: str, budget: Budget, slot: int, now: datetime, cutoff: int) -> dict[str, Any]:
+    """Take slot `slot` for the event: free, taken more than a minute ago, or already this event's.
+    A slot is one string, "<ms, 13 digits>|<event id>": it compares as its time does."""
+    return {
+        "TableName": table,
+        "Key": _budget_key(budget.key),
+        "UpdateExpression": "SET #s = :slot, expiration = :e",
+        "ConditionExpression": "attribute_not_exists(#s) OR #s < :cutoff OR contains(#s, :id)",
+        "ExpressionAttributeNames": {"#s": f"s{slot}"},
+        "ExpressionAttributeValues": {
+            ":slot": {"S": f"{_ms(now):013d}|{budget.event_id}"},
+            ":cutoff": {"S": f"{cutoff:013d}"},
+            ":id": {"S": budget.event_id},
+            ":e": {"N": str(int(time.time()) + BUDGET_TTL_S)},
+        },
+        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+    }
+
+
+def _slots_of(item: dict[str, Any], budget: Budget, cutoff: int) -> tuple[bool, list[int]]:
+    """(whether the event already holds a slot of the minute, the slots free)."""
+    taken: set[int] = set()
+    for name, value in item.items():
+        if not _SLOT.fullmatch(name):
+            continue
+        at, _, event_id = value.get("S", "").partition("|")
+        if not at.isdigit() or int(at) < cutoff:
+            continue  # more than a minute ago: free
+        if event_id == budget.event_id:
+            return True, []
+        taken.add(int(name[1:]))
+    return False, [i for i in range(budget.slots) if i not in taken]
+
+
+# The newest news of a member, in the item of the PagerDuty alert it belongs to.
+_NEWER = "attribute_not_exists(#at) OR #at < :at OR (#at = :at AND #dl <> :dl)"
+# The first write also wants the recorded news to come from another delivery: a newer message with the
+# same delivery id is another message reusing an id (said, then written without this guard).
+_FRESH = "attribute_not_exists(#at) OR (#at <= :at AND #dl <> :dl)"
+_SET_NEWS = "#at = :at, #dl = :dl"
+# No other member's trigger went out (or is going out): this member's is to be sent.
+_SENDS = "(attribute_not_exists(opener) OR opener = :member)"
+_ONE = {"N": "1"}
+
+
+def _news_names(news: News) -> dict[str, str]:
+    return {"#at": f"at|{news.member}", "#dl": f"dl|{news.member}"}
+
+
+def _news_values(news: News) -> dict[str, Any]:
+    return {":at": {"N": str(news.at)}, ":dl": {"S": news.delivery}}
+
+
+def _news_of(news: News, item: dict[str, Any]) -> dict[str, Any]:
+    """The member's news attributes in `item` (before a write), by short name: at, dl."""
+    names = zip(("at", "dl"), _news_names(news).values(), strict=True)
+    return {short: item[name] for short, name in names if name in item}
+
+
+def _not_newer(news: News, item: dict[str, Any]) -> str:
+    """Why a write's condition failed: `stale` (newer news is recorded), `duplicate` (this very news
+    is: the same time and delivery), `reused` (newer news, yet the recorded news came with the same
+    delivery id: _FRESH's guard), or `newer` (the news held: another part of the condition failed)."""
+    stored = _news_of(news, item)
+    if "at" not in stored:
+        return "newer"
+    at, same_delivery = int(stored["at"]["N"]), stored.get("dl", {}).get("S") == news.delivery
+    if at > news.at:
+        return "stale"
+    if same_delivery:
+        return "duplicate" if at == news.at else "reused"
+    return "newer"
 
 
 def _escalation_key(incident_id: str, level: int) -> dict[str, Any]:

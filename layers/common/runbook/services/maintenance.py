@@ -69,7 +69,7 @@ def _release(item: HeldAlert, deps: PagingDependencies, deadline: float, summary
         if (decision.held_by, decision.held_until) != (item.window, item.until):
             deps.state.rehold(item, decision.held_by, decision.held_until)
         return
-    latest = deps.state.latest_version(item.member)
+    latest = deps.state.latest_version(decision.dedup_key, item.member)
     if decision.action != "trigger" or (latest is not None and latest > item.version):
         deps.state.forget_held(item)
         summary.dropped += 1

@@ -4,8 +4,10 @@ routed (services/routing.py) and sent to PagerDuty's Events API v2 as a trigger 
 - Nothing is lost: a delivery that cannot be sent fails the invocation (Lambda retries, then the
   dead-letter queue keeps it); a message that cannot be read is kept on the dead-letter queue at once
   (retrying would not help) and counted.
-- Nobody is paged twice: each delivery is processed once (idempotency keyed by its message id), and a
-  PagerDuty alert stays open while any of its member alerts fires (a group resolves with its last one).
+- Nobody is paged twice: each alert's newest news is kept with its PagerDuty alert (observed_at,
+  delivery id, digest), so a redelivered message is a duplicate and a reordered one stale, in the
+  same conditional write that makes the alert a member; a PagerDuty alert stays open while any of
+  its member alerts fires (a group resolves with its last one).
 - Storms stay under PagerDuty's rate (about 120 events per routing key over a rolling minute): every
   event is counted per routing key over a sliding 60 s shared by all invocations; a trigger beyond
   `triggers_per_minute` there is folded into one storm alert for that service; resolves are counted
@@ -18,14 +20,14 @@ routed (services/routing.py) and sent to PagerDuty's Events API v2 as a trigger 
 import hashlib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
 
 from runbook.adapters.intake import Delivery, Rejected, read_event
-from runbook.adapters.paging_state import PagingState
+from runbook.adapters.paging_state import Admission, Budget, News, PagingState
 from runbook.adapters.parameters import SecretResolver
 from runbook.models.alert import Alert
 from runbook.models.config import RunbookConfig
@@ -37,6 +39,9 @@ from runbook.services.routing import PageDecision, decide, dedup_key
 
 class EventsSender(Protocol):
     def send(self, event: Any, deadline: float) -> Any: ...
+
+
+RELEASE_DELIVERY = "maintenance-release"  # the delivery of a page a muting window held back
 
 
 class PagingReporter(Protocol):
@@ -64,11 +69,6 @@ class PagingDependencies:
     dead_letters: DeadLetterKeeper
     reporter: PagingReporter
     now: Callable[[], datetime]
-    # Wraps the processing of one delivery so that a redelivered message does nothing (Powertools
-    # Idempotency in Lambda); the default runs it as is.
-    once: Callable[[Callable[[Delivery], dict[str, Any]]], Callable[[Delivery], dict[str, Any]]] = field(
-        default=lambda fn: fn
-    )
 
     @property
     def pagerduty(self) -> PagerDutyConfig:
@@ -89,7 +89,6 @@ def handle_alert_event(event: Any, deps: PagingDependencies, budget_s: float) ->
     deadline = time.monotonic() + budget_s
     summary = PagingSummary()
     failures: list[str] = []
-    process = deps.once(lambda delivery: _page_delivery(delivery, deps, deadline))
     lost = 0
     for item in read_event(event):
         if isinstance(item, Rejected):
@@ -99,7 +98,7 @@ def handle_alert_event(event: Any, deps: PagingDependencies, budget_s: float) ->
         summary.deliveries += 1
         summary.alerts += len(item.alerts)
         try:
-            result = process(item)
+            result = _page_delivery(item, deps, deadline)
         except PagingFailedError as error:
             failures.append(str(error))
             continue
@@ -112,14 +111,14 @@ def handle_alert_event(event: Any, deps: PagingDependencies, budget_s: float) ->
 
 
 def _page_delivery(delivery: Delivery, deps: PagingDependencies, deadline: float) -> dict[str, Any]:
-    """Every alert of the delivery is tried; if one fails, the delivery fails (and is retried whole:
-    what already reached PagerDuty is idempotent there, by dedup key)."""
+    """Every alert of the delivery is tried; if one fails, the delivery fails (and Lambda retries it
+    whole: what already went through is a duplicate then, and sends nothing)."""
     outcomes: dict[str, int] = {}
     failed = 0
     for alert in delivery.alerts:
         decision = decide(alert, deps.pagerduty, deps.now())
         try:
-            outcome = _apply(alert, decision, deps, deadline)
+            outcome = _apply(alert, decision, _news(alert, delivery.delivery_id), deps, deadline)
         except Exception as error:  # reported with the alert's key, then the delivery fails as a whole
             deps.reporter.failed(alert, decision, error)
             failed += 1
@@ -133,10 +132,19 @@ def _page_delivery(delivery: Delivery, deps: PagingDependencies, deadline: float
     return {"outcomes": outcomes}
 
 
-def _apply(alert: Alert, decision: PageDecision, deps: PagingDependencies, deadline: float) -> str:
-    if not deps.state.is_latest(decision.member, alert.observed_at):
-        return "stale"  # reordered: newer news of this alert was already handled
+def _news(alert: Alert, delivery_id: str) -> News:
+    return News(member=alert.key, at=int(alert.observed_at.timestamp() * 1000), delivery=delivery_id)
+
+
+def _apply(
+    alert: Alert, decision: PageDecision, news: News, deps: PagingDependencies, deadline: float
+) -> str:
+    """stale: newer news of this alert was handled (reordered); duplicate: this message was (SNS
+    delivered it again, or Lambda retried it after it went through)."""
     if decision.action == "hold":
+        verdict = deps.state.record_news(decision.dedup_key, news)
+        if verdict != "newer":
+            return verdict
         if decision.held_by is not None and decision.held_until is not None:
             # Muted, not forgotten: release_held pages it when the window is over, if it still fires.
             deps.state.hold(
@@ -148,29 +156,29 @@ def _apply(alert: Alert, decision: PageDecision, deps: PagingDependencies, deadl
             )
         return "held"
     if decision.action == "resolve":
-        cleared = deps.state.clear_held(decision.member, alert.observed_at)
-        outcome = _resolve(alert, decision, deps, deadline)
-        return "cleared" if cleared and outcome == "nothing_open" else outcome
-    return _trigger(alert, decision, deps, deadline)
+        return _resolve(alert, decision, news, deps, deadline)
+    return _trigger(alert, decision, news, deps, deadline)
 
 
-def _trigger(alert: Alert, decision: PageDecision, deps: PagingDependencies, deadline: float) -> str:
+def _trigger(
+    alert: Alert, decision: PageDecision, news: News, deps: PagingDependencies, deadline: float
+) -> str:
     state = deps.state
-    before, opened = state.add_member(
-        decision.dedup_key, decision.member, service=decision.service, sev=decision.sev
-    )
-    if opened and before - {decision.member}:
-        return "joined"  # the group's PagerDuty alert is open: another member's trigger was sent
-    # Otherwise send, even when another member is in flight: PagerDuty merges triggers by dedup key, so
-    # the worst case is one extra event, never a second page and never a silent member.
     routing_key = _routing_key(decision.service, deps)
-    limit = deps.pagerduty.triggers_per_minute
-    if not _spend(routing_key, alert, decision.dedup_key, "trigger", deps, limit=limit):
-        state.remove_member(decision.dedup_key, decision.member)
-        return _fold_into_storm(alert, decision, deps, deadline)
-    _send_trigger(
-        pagerduty_event(alert, decision, routing_key, "trigger"), decision.dedup_key, decision, deps, deadline
+    budget = _budget(routing_key, alert, decision.dedup_key, "trigger", deps)
+    admission = state.admit_trigger(
+        decision.dedup_key, news, budget, service=decision.service, sev=decision.sev, now=deps.now()
     )
+    _say_if_reused(admission, news, deps)
+    if admission.outcome == "over_budget":
+        return _fold_into_storm(alert, decision, deps, deadline)
+    if admission.outcome != "send":
+        return admission.outcome  # joined (another member's trigger went out), stale, duplicate
+    try:
+        deps.events.send(pagerduty_event(alert, decision, routing_key, "trigger"), deadline)
+    except Exception:
+        state.undo_trigger(decision.dedup_key, news)  # not open in PagerDuty: do not pretend it is
+        raise
     return "triggered"
 
 
@@ -182,61 +190,72 @@ def _fold_into_storm(alert: Alert, decision: PageDecision, deps: PagingDependenc
     if opened and before - {decision.member}:
         return "folded"
     routing_key = _routing_key(decision.service, deps)
-    _spend(routing_key, alert, storm, "trigger", deps, limit=None)  # the headroom above the budget
-    _send_trigger(storm_event(alert, decision, storm, routing_key), storm, decision, deps, deadline)
+    deps.state.count_event(_budget(routing_key, alert, storm, "trigger", deps), deps.now())  # sent anyway
+    try:
+        deps.events.send(storm_event(alert, decision, storm, routing_key), deadline)
+    except Exception:
+        deps.state.remove_member(storm, decision.member)
+        raise
     return "storm_triggered"
 
 
-def _send_trigger(
-    event: Any, key: str, decision: PageDecision, deps: PagingDependencies, deadline: float
-) -> None:
-    try:
-        deps.events.send(event, deadline)
-    except Exception:
-        deps.state.remove_member(key, decision.member)  # not open in PagerDuty: do not pretend it is
-        raise
-    deps.state.mark_opened(key)
-
-
-def _resolve(alert: Alert, decision: PageDecision, deps: PagingDependencies, deadline: float) -> str:
+def _resolve(
+    alert: Alert, decision: PageDecision, news: News, deps: PagingDependencies, deadline: float
+) -> str:
     state = deps.state
     target = decision.dedup_key
-    was_open, still_open = state.remove_member(target, decision.member)
-    if not was_open:
+    routing_key = _routing_key(decision.service, deps)
+    admission = state.admit_resolve(
+        target, news, _budget(routing_key, alert, target, "resolve", deps), deps.now()
+    )
+    _say_if_reused(admission, news, deps)
+    if admission.outcome in ("stale", "duplicate", "kept_open"):
+        return admission.outcome  # kept_open: other members of its group still fire
+    if admission.outcome == "not_member":  # it kept nothing open here: folded, held, or never paged
         target = dedup_key(f"storm/{decision.service}")
         was_open, still_open = state.remove_member(target, decision.member)
-    if not was_open:
-        return "nothing_open"  # never paged (info, maintenance) or already resolved
-    if still_open:
-        return "kept_open"  # other members of its group (or storm) still fire
-    routing_key = _routing_key(decision.service, deps)
-    _spend(routing_key, alert, target, "resolve", deps, limit=None)  # counted, never held back
+        if not was_open:
+            return "cleared" if state.clear_held(decision.member, alert.observed_at) else "nothing_open"
+        if still_open:
+            return "kept_open"  # other alerts folded into the storm alert still fire
+        state.count_event(_budget(routing_key, alert, target, "resolve", deps), deps.now())
     try:
         deps.events.send(pagerduty_event(alert, decision, routing_key, "resolve", dedup=target), deadline)
-    except Exception:
-        state.add_member(
-            target, decision.member, service=decision.service, sev=decision.sev
-        )  # retry resolves
+    except Exception:  # open again, so that Lambda's retry sends the resolve
+        if target == decision.dedup_key:
+            state.undo_resolve(target, news)
+        else:
+            state.add_member(target, decision.member, service=decision.service, sev=decision.sev)
         raise
-    state.mark_closed(target)
     return "resolved"
 
 
 def page(alert: Alert, decision: PageDecision, deps: PagingDependencies, deadline: float) -> str:
     """The trigger path of every firing alert (groups, storm budget, dedup keys), for an alert that
     pages later than it arrived: one a maintenance window held (services/maintenance.py)."""
-    return _trigger(alert, decision, deps, deadline)
+    return _trigger(alert, decision, _news(alert, RELEASE_DELIVERY), deps, deadline)
 
 
-def _spend(
-    routing_key: str, alert: Alert, target: str, action: str, deps: PagingDependencies, limit: int | None
-) -> bool:
-    """Count the event in its routing key's rolling minute (PagerDuty's rate limit is per routing key,
-    whichever service names it). The id is the event's own, so that a retry counts it once."""
-    budget_key = hashlib.sha256(routing_key.encode()).hexdigest()[:16]  # never the key itself
+def _say_if_reused(admission: Admission, news: News, deps: PagingDependencies) -> None:
+    """Newer news of the alert came with the delivery id of its previous news: another message that
+    reuses an id. It was handled as the message it is (not as a redelivery); said here."""
+    if admission.reused_id:
+        deps.reporter.problem(
+            "delivery id reused by a different message: processed as a message of its own",
+            delivery_id=news.delivery,
+            alert_key=news.member,
+        )
+
+
+def _budget(routing_key: str, alert: Alert, target: str, action: str, deps: PagingDependencies) -> Budget:
+    """The event's place in its routing key's rolling minute (PagerDuty's rate limit is per routing
+    key, whichever service names it). The id is the event's own, so that a retry counts it once."""
     event = f"{action}|{target}|{alert.key}|{alert.observed_at.isoformat()}"
-    event_id = hashlib.sha256(event.encode()).hexdigest()[:24]
-    return deps.state.spend_event(budget_key, event_id, deps.now(), limit)
+    return Budget(
+        key=hashlib.sha256(routing_key.encode()).hexdigest()[:16],  # never the key itself
+        event_id=hashlib.sha256(event.encode()).hexdigest()[:24],
+        slots=deps.pagerduty.triggers_per_minute,
+    )
 
 
 def _routing_key(service: str, deps: PagingDependencies) -> str:
