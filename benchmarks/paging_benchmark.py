@@ -7,7 +7,7 @@ N PagerDuty events, through these sides:
   handler  functions/pagerduty_escalation/app.py's lambda_handler, in-process: Powertools logger,
            metrics and idempotency, intake, routing, the paging state and the send. AWS is moto
            (mock_aws: SSM routing keys, the dead-letter queue, the state table from template.yaml);
-           PagerDuty is the stand-in of tests/support/pagerduty_standin.py, answering at once.
+           PagerDuty is the stand-in of tools/standins/pagerduty_standin.py, answering at once.
   direct   the baseline: the PagerDuty event of each alert, built before timing by the project's own
            routing and page_events, sent with PagerDutyEvents.send (same httpx client settings, the
            same stand-in). What sending costs without intake, routing, state and idempotency.
@@ -76,9 +76,9 @@ from runbook.config_file import load_config
 from runbook.models.pagerduty import PagerDutyEvent
 from runbook.services.page_events import pagerduty_event
 from runbook.services.routing import decide
+from standins.pagerduty_standin import EVENTS_SPEC, REST_SPEC, SPECS_DIR, PagerDutyStandin
 from tests.support.aws import REGION, create_state_table
 from tests.support.lambda_runtime import FakeLambdaContext, load_handler_module, reset_cold_start
-from tests.support.pagerduty_standin import EVENTS_SPEC, REST_SPEC, SPECS_DIR, PagerDutyStandin
 
 # Generous, from what was measured on a shared 2-CPU machine: handler p95 9-11.5x direct p95 (single
 # rounds up to 13x with a second run beside it), the added latency some 15-30 ms per alert. Missing it

@@ -6,8 +6,8 @@ import sys
 import pytest
 
 from runbook.observability import logger
+from standins.http_servers import Reply
 from tests.integration.test_health_probe_handler import emf, stdout_records
-from tests.support.http_servers import Reply
 from tests.support.lambda_runtime import FakeLambdaContext, load_event, load_handler_module, reset_cold_start
 
 RATE_LIMITED = Reply(
