@@ -76,9 +76,9 @@ from runbook.config_file import load_config
 from runbook.models.pagerduty import PagerDutyEvent
 from runbook.services.page_events import pagerduty_event
 from runbook.services.routing import decide
+from standins.lambda_runtime import FakeLambdaContext, load_handler_module, reset_cold_start
 from standins.pagerduty_standin import EVENTS_SPEC, REST_SPEC, SPECS_DIR, PagerDutyStandin
-from tests.support.aws import REGION, create_state_table
-from tests.support.lambda_runtime import FakeLambdaContext, load_handler_module, reset_cold_start
+from standins.state_table import REGION, create_state_table
 
 # Generous, from what was measured on a shared 2-CPU machine: handler p95 9-11.5x direct p95 (single
 # rounds up to 13x with a second run beside it), the added latency some 15-30 ms per alert. Missing it

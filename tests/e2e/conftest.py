@@ -22,7 +22,8 @@ from moto.server import ThreadedMotoServer
 
 from localrun.api import host_architecture
 from sandbox import build as sandbox_build
-from tests.support.aws import create_state_table, sqs_character_rules
+from standins.state_table import create_state_table
+from tests.support.aws import sqs_character_rules
 
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"

@@ -11,7 +11,7 @@ import boto3
 from runbook.adapters.aws_clients import aws_client
 from runbook.cli import EXIT_BAD_CONFIG, EXIT_FAILING, EXIT_OK, main
 from standins.http_servers import Reply
-from tests.support.lambda_runtime import ROOT
+from standins.lambda_runtime import ROOT
 
 
 def write_config(tmp_path, text: str):

@@ -10,7 +10,7 @@ import pytest
 from runbook.config_file import ConfigError
 from runbook.observability import logger
 from standins.http_servers import Reply
-from tests.support.lambda_runtime import FakeLambdaContext, load_event, load_handler_module, reset_cold_start
+from standins.lambda_runtime import FakeLambdaContext, load_event, load_handler_module, reset_cold_start
 
 
 @pytest.fixture

@@ -1,12 +1,11 @@
 """moto-backed AWS for integration tests: the state table is created from template.yaml's own
-StateTable definition, so the tests cannot drift from what is deployed."""
+StateTable definition (standins.state_table), so the tests cannot drift from what is deployed."""
 
 import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -15,31 +14,8 @@ from moto import mock_aws
 from moto.sqs.exceptions import SQSException
 from moto.sqs.models import SQSBackend
 
-from localrun.cfn_yaml import load_template
 from runbook.models.alert import Alert
-
-ROOT = Path(__file__).resolve().parents[2]
-REGION = "eu-west-1"
-
-
-def state_table_properties() -> dict[str, Any]:
-    template = load_template(ROOT / "template.yaml")
-    properties: dict[str, Any] = template["Resources"]["StateTable"]["Properties"]
-    return properties
-
-
-def create_state_table(client: Any, name: str) -> None:
-    properties = state_table_properties()
-    client.create_table(
-        TableName=name,
-        AttributeDefinitions=properties["AttributeDefinitions"],
-        KeySchema=properties["KeySchema"],
-        BillingMode=properties["BillingMode"],
-    )
-    ttl = properties.get("TimeToLiveSpecification")
-    if ttl:
-        client.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
-
+from standins.state_table import REGION, create_state_table
 
 # SendMessage's documented rule, which moto does not enforce: "The following Unicode characters are
 # allowed: #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF. Any characters not
