@@ -7,7 +7,7 @@ N PagerDuty events, through these sides:
   handler  functions/pagerduty_escalation/app.py's lambda_handler, in-process: Powertools logger,
            metrics and idempotency, intake, routing, the paging state and the send. AWS is moto
            (mock_aws: SSM routing keys, the dead-letter queue, the state table from template.yaml);
-           PagerDuty is the stand-in of tests/support/pagerduty_standin.py, answering at once.
+           PagerDuty is the stand-in of tools/standins/pagerduty_standin.py, answering at once.
   direct   the baseline: the PagerDuty event of each alert, built before timing by the project's own
            routing and page_events, sent with PagerDutyEvents.send (same httpx client settings, the
            same stand-in). What sending costs without intake, routing, state and idempotency.
@@ -76,9 +76,10 @@ from runbook.config_file import load_config
 from runbook.models.pagerduty import PagerDutyEvent
 from runbook.services.page_events import pagerduty_event
 from runbook.services.routing import decide
-from tests.support.aws import REGION, create_state_table, dynamodb_transactions_as_dynamodb
-from tests.support.lambda_runtime import FakeLambdaContext, load_handler_module, reset_cold_start
-from tests.support.pagerduty_standin import EVENTS_SPEC, REST_SPEC, SPECS_DIR, PagerDutyStandin
+from standins.lambda_runtime import FakeLambdaContext, load_handler_module, reset_cold_start
+from standins.moto_rules import DynamoDBCalls, dynamodb_transactions_as_dynamodb
+from standins.pagerduty_standin import EVENTS_SPEC, REST_SPEC, SPECS_DIR, PagerDutyStandin
+from standins.state_table import REGION, create_state_table
 
 # Generous, from what was measured on a shared 2-CPU machine: handler p95 9-11.5x direct p95 (single
 # rounds up to 13x with a second run beside it), the added latency some 15-30 ms per alert. Missing it
@@ -255,32 +256,6 @@ class SideRun:
     # The handler's DynamoDB calls, per outcome of the alert: calls in all, and alerts
     dynamodb_calls: Counter[str] = field(default_factory=Counter)
     dynamodb_alerts: Counter[str] = field(default_factory=Counter)
-
-
-class DynamoDBCalls:
-    """Counts the calls every boto3 DynamoDB client makes (the handler builds its own at cold start)."""
-
-    def __init__(self) -> None:
-        self.count = 0
-        self._original: Any = None
-
-    def __enter__(self) -> "DynamoDBCalls":
-        from botocore.client import BaseClient
-
-        original = self._original = getattr(BaseClient, "_make_api_call")  # noqa: B009 - private
-
-        def counted(client: Any, operation: str, params: Any) -> Any:
-            if client.meta.service_model.service_name == "dynamodb":
-                self.count += 1
-            return original(client, operation, params)
-
-        setattr(BaseClient, "_make_api_call", counted)  # noqa: B010 - counting every client's calls
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        from botocore.client import BaseClient
-
-        setattr(BaseClient, "_make_api_call", self._original)  # noqa: B010
 
 
 def run_handler(

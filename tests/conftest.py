@@ -13,8 +13,6 @@ pytest_plugins: list[str] = [
     "tests.support.aws",
     "tests.support.http_fixtures",
     "tests.support.service_fixtures",
-    "tests.support.pagerduty_standin",
+    "tests.support.standin_fixtures",
     "tests.support.pagerduty_function",
-    "tests.support.statuspage_standin",
-    "tests.support.slack_receiver",
 ]

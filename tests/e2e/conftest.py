@@ -22,7 +22,8 @@ from moto.server import ThreadedMotoServer
 
 from localrun.api import host_architecture
 from sandbox import build as sandbox_build
-from tests.support.aws import create_state_table, dynamodb_transactions_as_dynamodb, sqs_character_rules
+from standins.moto_rules import dynamodb_transactions_as_dynamodb, sqs_character_rules
+from standins.state_table import create_state_table
 
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"

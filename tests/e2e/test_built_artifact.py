@@ -19,14 +19,14 @@ from localrun.api import host_architecture
 from localrun.cfn_yaml import load_template
 from runbook.config_file import load_config
 from sandbox.build import run_sam
+from standins.http_servers import LoopbackServer, Reply
+from standins.pagerduty_standin import PagerDutyStandin
+from standins.slack_receiver import SlackReceiver
+from standins.statuspage_standin import StatuspageStandin
 from tests.e2e.conftest import OTHER_ARCHITECTURE, REGION, ROOT, LocalAws, sam_build
 from tests.support.alarms import assert_alarm_watches_what_was_emitted
 from tests.support.clock_shift import child_env
-from tests.support.http_servers import LoopbackServer, Reply
-from tests.support.pagerduty_standin import PagerDutyStandin
-from tests.support.slack_receiver import SlackReceiver
-from tests.support.statuspage_standin import StatuspageStandin
-from tests.support.statuspage_standin import fail_on_violations as fail_on_statuspage_violations
+from tests.support.standin_fixtures import fail_on_statuspage_violations
 
 pytestmark = pytest.mark.e2e
 

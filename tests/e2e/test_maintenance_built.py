@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
+from standins.pagerduty_standin import PagerDutyStandin
 from tests.e2e.conftest import ROOT, LocalAws
 from tests.e2e.test_built_artifact import pagerduty_env, run_event
-from tests.support.pagerduty_standin import PagerDutyStandin
 
 pytestmark = pytest.mark.e2e
 

@@ -15,7 +15,7 @@ from runbook.adapters.paging_state import PagingState
 from runbook.config_file import parse_config
 from runbook.services import ack_sweep
 from runbook.services.ack_sweep import SweepDependencies, sweep
-from tests.support.pagerduty_standin import PagerDutyStandin
+from standins.pagerduty_standin import PagerDutyStandin
 from tests.support.run_doubles import T0, Clock
 
 SERVICE = "PSVC001"

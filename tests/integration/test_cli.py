@@ -10,8 +10,8 @@ import boto3
 
 from runbook.adapters.aws_clients import aws_client
 from runbook.cli import EXIT_BAD_CONFIG, EXIT_FAILING, EXIT_OK, main
-from tests.support.http_servers import Reply
-from tests.support.lambda_runtime import ROOT
+from standins.http_servers import Reply
+from standins.lambda_runtime import ROOT
 
 
 def write_config(tmp_path, text: str):

@@ -16,7 +16,7 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from tests.support.http_servers import LoopbackServer
+from standins.http_servers import LoopbackServer
 
 REGION = "eu-west-1"
 RUN_TIMEOUT_S = 120  # a bound for a hung child, not a measurement

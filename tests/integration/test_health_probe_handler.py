@@ -9,8 +9,8 @@ import pytest
 
 from runbook.config_file import ConfigError
 from runbook.observability import logger
-from tests.support.http_servers import Reply
-from tests.support.lambda_runtime import FakeLambdaContext, load_event, load_handler_module, reset_cold_start
+from standins.http_servers import Reply
+from standins.lambda_runtime import FakeLambdaContext, load_event, load_handler_module, reset_cold_start
 
 
 @pytest.fixture

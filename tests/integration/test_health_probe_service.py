@@ -12,7 +12,7 @@ from runbook.adapters.parameters import SecretResolver
 from runbook.adapters.state_store import StateStore
 from runbook.config_file import parse_config
 from runbook.services.health_probe import HealthProbeDependencies, run_health_probe
-from tests.support.http_servers import Reply
+from standins.http_servers import Reply
 from tests.support.run_doubles import T0, Clock, RecordingReporter
 
 UP = Reply()

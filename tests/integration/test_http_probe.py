@@ -13,6 +13,7 @@ from runbook.adapters.probes.http import CLIENTS_KEY
 from runbook.adapters.probes.http_clients import USER_AGENT
 from runbook.models.observations import FailureKind
 from runbook.models.results import Outcome
+from standins.http_servers import LoopbackServer, Reply
 from tests.support.http_fixtures import (
     PROBE,
     TOKEN,
@@ -23,7 +24,6 @@ from tests.support.http_fixtures import (
     probe_and_judge,
     wait_until,
 )
-from tests.support.http_servers import LoopbackServer, Reply
 
 QUERY_TOKEN = "qtok-77d1e0c9b2"
 

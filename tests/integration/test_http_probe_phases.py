@@ -12,8 +12,8 @@ import pytest
 
 from runbook.adapters.probes.base import ProbeEnvironment
 from runbook.models.results import Outcome
+from standins.http_servers import LoopbackServer, Reply, TlsMaterial
 from tests.support.http_fixtures import PROBE, ServerFactory, make_check, make_env, probe_and_judge
-from tests.support.http_servers import LoopbackServer, Reply, TlsMaterial
 
 ROOT = Path(__file__).resolve().parents[2]
 SLOW_MS = 400  # each slow step waits this long: twice the runbook's 200 ms limit

@@ -11,8 +11,8 @@ from runbook.adapters.probes.http import CLIENTS_KEY
 from runbook.models.config import HttpCheck
 from runbook.models.observations import FailureKind
 from runbook.models.results import Outcome
+from standins.http_servers import EXPIRING_IN_DAYS, LoopbackServer, TlsMaterial
 from tests.support.http_fixtures import PROBE, ServerFactory, make_check, make_env, probe_and_judge
-from tests.support.http_servers import EXPIRING_IN_DAYS, LoopbackServer, TlsMaterial
 
 
 @pytest.fixture

@@ -19,9 +19,9 @@ from runbook.models.results import CheckResult, Outcome
 from runbook.models.secrets import SecretsManagerRef
 from runbook.models.state import CheckState
 from runbook.services.conditions.integration import evaluate, quota_sample
-from tests.support import vendor_apis
+from standins import vendor_apis
+from standins.http_servers import LoopbackServer, Reply
 from tests.support.http_fixtures import TOKEN, TOKEN_REF
-from tests.support.http_servers import LoopbackServer, Reply
 from tests.support.secrets import StaticSecrets
 
 PROBE = IntegrationProbe()

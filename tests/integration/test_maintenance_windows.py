@@ -19,13 +19,13 @@ from typing import Any
 import pytest
 import time_machine
 
-from tests.integration.test_health_probe_handler import emf, stdout_records
-from tests.support.lambda_runtime import (
+from standins.lambda_runtime import (
     ROOT,
     FakeLambdaContext,
     load_event,
 )
-from tests.support.pagerduty_standin import PagerDutyStandin
+from standins.pagerduty_standin import PagerDutyStandin
+from tests.integration.test_health_probe_handler import emf, stdout_records
 
 ROUTING_KEY = "R0UT1NGKEY0000000000000000000077"
 WEDNESDAY = datetime(2026, 12, 2, tzinfo=UTC)  # 2026-12-02 is a Wednesday

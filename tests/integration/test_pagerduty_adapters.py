@@ -24,13 +24,13 @@ from runbook.models.pagerduty import (
     fit_dedup_key,
     pagerduty_event_from,
 )
+from standins.pagerduty_standin import PagerDutyStandin
 from tests.support import fake_time as fake_clock
-from tests.support import pagerduty_standin
+from tests.support import standin_fixtures
 from tests.support.fake_time import FakeTime
-from tests.support.pagerduty_standin import PagerDutyStandin
 from tests.support.run_doubles import Clock
 
-pagerduty = pagerduty_standin.pagerduty  # the fixture: a started stand-in, violations fail the test
+pagerduty = standin_fixtures.pagerduty  # the fixture: a started stand-in, violations fail the test
 fake_time = fake_clock.fake_time  # the fixture: a FakeTime at 1000.0
 http = fake_clock.http  # the fixture: an httpx.Client
 

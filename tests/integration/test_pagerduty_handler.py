@@ -9,10 +9,10 @@ import pytest
 
 from runbook import runtime
 from runbook.services.paging import PagingFailedError
+from standins.lambda_runtime import FakeLambdaContext, load_event
+from standins.pagerduty_standin import PagerDutyStandin
 from tests.integration.test_health_probe_handler import emf, stdout_records
 from tests.support.alarms import assert_alarm_watches_what_was_emitted
-from tests.support.lambda_runtime import FakeLambdaContext, load_event
-from tests.support.pagerduty_standin import PagerDutyStandin
 from tests.support.run_doubles import T0, Clock
 
 ROUTING_KEY = "R0UT1NGKEY0000000000000000000042"

@@ -10,20 +10,20 @@ import httpx
 import pytest
 from werkzeug.datastructures import Headers
 
-from tests.support import pagerduty_standin
-from tests.support.pagerduty_standin import (
+from standins.pagerduty_standin import (
     ACCEPT,
     MAX_EVENT_BYTES,
     REST_HOST,
     OpenApiRequest,
     PagerDutyStandin,
     Violation,
-    fail_on_violations,
     specs,
 )
+from tests.support import standin_fixtures
 from tests.support.run_doubles import T0, Clock
+from tests.support.standin_fixtures import fail_on_pagerduty_violations
 
-pagerduty = pagerduty_standin.pagerduty  # the fixture: a started stand-in, violations fail the test
+pagerduty = standin_fixtures.pagerduty  # the fixture: a started stand-in, violations fail the test
 
 ROUTING_KEY = "R0UT1NGKEY0000000000000000000001"
 FROM = "runbook@example.com"
@@ -436,9 +436,9 @@ def test_delay_holds_the_answer(pagerduty):
 
 def test_violations_left_over_fail_the_test():
     standin = PagerDutyStandin()
-    fail_on_violations(standin)  # nothing recorded: passes
+    fail_on_pagerduty_violations(standin)  # nothing recorded: passes
     standin.violations.append(
         Violation("POST", "/v2/enqueue", 400, ("'routing_key' is a required property",))
     )
     with pytest.raises(pytest.fail.Exception, match="routing_key"):
-        fail_on_violations(standin)
+        fail_on_pagerduty_violations(standin)

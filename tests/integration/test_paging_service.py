@@ -20,7 +20,7 @@ from runbook.adapters.parameters import SecretResolver
 from runbook.config_file import parse_config
 from runbook.models.alert import Alert
 from runbook.services.paging import PagingDependencies, PagingFailedError, handle_alert_event
-from tests.support.pagerduty_standin import PagerDutyStandin
+from standins.pagerduty_standin import PagerDutyStandin
 from tests.support.run_doubles import T0, Clock
 
 ROUTING_KEY = "R0UT1NGKEY0000000000000000000001"

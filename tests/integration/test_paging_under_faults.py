@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import time_machine
 
+from standins.lambda_runtime import FakeLambdaContext, load_event, reset_cold_start
 from tests.integration.test_health_probe_handler import emf, stdout_records
-from tests.support.lambda_runtime import FakeLambdaContext, load_event, reset_cold_start
 
 ROUTING_KEY = "R0UT1NGKEY0000000000000000000077"
 PAGERDUTY_LIMIT = 120  # events per routing key per rolling minute (tests/vendor/specs/README.md)

@@ -13,7 +13,7 @@ from runbook.adapters.state_store import StateStore
 from runbook.config_file import parse_config
 from runbook.models.quota import MAX_QUOTA_SAMPLES
 from runbook.services.quota_check import QuotaCheckDependencies, run_quota_check
-from tests.support.http_servers import Reply
+from standins.http_servers import Reply
 from tests.support.run_doubles import T0, Clock, RecordingReporter
 
 LIMIT = 5000

@@ -23,12 +23,12 @@ from runbook.adapters.slack import (
     escape,
     section,
 )
+from standins.slack_receiver import SlackReceiver
 from tests.support import fake_time as fake_clock
-from tests.support import slack_receiver
+from tests.support import standin_fixtures
 from tests.support.fake_time import FakeTime
-from tests.support.slack_receiver import SlackReceiver
 
-slack = slack_receiver.slack  # the fixture: a started receiver, refused messages fail the test
+slack = standin_fixtures.slack  # the fixture: a started receiver, refused messages fail the test
 fake_time = fake_clock.fake_time  # the fixture: a FakeTime at 1000.0
 http = fake_clock.http  # the fixture: an httpx.Client
 
@@ -416,4 +416,4 @@ def test_the_receiver_fails_the_test_when_a_violation_is_left(http):
     finally:
         receiver.close()
     with pytest.raises(pytest.fail.Exception, match="messages Slack would refuse"):
-        slack_receiver.fail_on_violations(receiver)
+        standin_fixtures.fail_on_slack_violations(receiver)

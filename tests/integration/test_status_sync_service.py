@@ -20,9 +20,9 @@ from runbook.adapters.status_state import StatusState
 from runbook.adapters.statuspage import StatuspageApi
 from runbook.config_file import parse_config
 from runbook.services.status_sync import StatusDependencies, handle_status_event
+from standins.slack_receiver import SlackReceiver
+from standins.statuspage_standin import StatuspageStandin
 from tests.support.run_doubles import T0, Clock
-from tests.support.slack_receiver import SlackReceiver
-from tests.support.statuspage_standin import StatuspageStandin
 
 FAST = RetryPolicy(base_s=0.01, cap_s=0.05, max_hint_s=2.0)
 PACE_S = 0.05  # the stand-in's limiter is set to the same interval: fast tests, pacing still enforced

@@ -24,12 +24,12 @@ from runbook.models.statuspage_api import (
     IncidentDraft,
     SpIncident,
 )
+from standins.statuspage_standin import StatuspageStandin
 from tests.support import fake_time as fake_clock
-from tests.support import statuspage_standin
+from tests.support import standin_fixtures
 from tests.support.fake_time import FakeTime
-from tests.support.statuspage_standin import StatuspageStandin
 
-statuspage = statuspage_standin.statuspage  # the fixture: a started stand-in, violations fail the test
+statuspage = standin_fixtures.statuspage  # the fixture: a started stand-in, violations fail the test
 http = fake_clock.http  # the fixture: an httpx.Client
 
 POLICY = RetryPolicy(max_attempts=4, base_s=0.5, cap_s=8.0, attempt_timeout_s=5.0, min_attempt_s=0.2)

@@ -11,11 +11,11 @@ import pytest
 
 from runbook import runtime
 from runbook.observability import logger
+from standins.lambda_runtime import FakeLambdaContext, load_event, load_handler_module, reset_cold_start
+from standins.slack_receiver import SlackReceiver
+from standins.statuspage_standin import StatuspageStandin
 from tests.integration.test_health_probe_handler import emf, stdout_records
-from tests.support.lambda_runtime import FakeLambdaContext, load_event, load_handler_module, reset_cold_start
 from tests.support.run_doubles import T0, Clock
-from tests.support.slack_receiver import SlackReceiver
-from tests.support.statuspage_standin import StatuspageStandin
 
 
 @pytest.fixture

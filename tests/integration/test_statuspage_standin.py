@@ -8,10 +8,12 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support import statuspage_standin
-from tests.support.statuspage_standin import StatuspageStandin, fail_on_violations
+from standins import statuspage_standin
+from standins.statuspage_standin import StatuspageStandin
+from tests.support import standin_fixtures
+from tests.support.standin_fixtures import fail_on_statuspage_violations
 
-statuspage = statuspage_standin.statuspage  # the fixture: a started stand-in, violations fail the test
+statuspage = standin_fixtures.statuspage  # the fixture: a started stand-in, violations fail the test
 
 
 class Clock:
@@ -267,7 +269,7 @@ def test_paths_outside_v1_are_refused(
 def test_violations_left_fail_the_test_at_teardown(statuspage: StatuspageStandin, api: Api) -> None:
     api("GET", "/components", headers={"Authorization": "Bearer x"})
     with pytest.raises(pytest.fail.Exception, match="requests Statuspage would refuse"):
-        fail_on_violations(statuspage)
+        fail_on_statuspage_violations(statuspage)
     statuspage.take_violations()
 
 

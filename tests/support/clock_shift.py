@@ -5,9 +5,9 @@ the calendar passes it.
 
 The shift happens inside the test process (time-machine: `time.time`, `datetime.now`, ...), because
 libfaketime, preloaded, crashes redis-server here. The monotonic clock is not moved. What stays on
-the system clock: OpenSSL's certificate checks (`real_now()` tells it, for certificates that must be
-valid on both clocks), sam build and the throwaway servers. A function run through runbook-local
-talks to stand-ins in this process, so it shares the test's clock: `child_env()`.
+the system clock: OpenSSL's certificate checks (`standins.system_clock.real_now()` tells it, for
+certificates that must be valid on both clocks), sam build and the throwaway servers. A function run
+through runbook-local talks to stand-ins in this process, so it shares the test's clock: `child_env()`.
 """
 
 import glob
@@ -17,15 +17,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 
+from standins.system_clock import real_now
+
 ENV_VAR = "RUNBOOK_TEST_SHIFT_CLOCK_DAYS"
 _KEY = pytest.StashKey[time_machine.travel]()
-
-
-def real_now() -> datetime:
-    """The system clock, also while the session's clock is shifted."""
-    if time_machine.escape_hatch.is_travelling():
-        return time_machine.escape_hatch.datetime.datetime.now(UTC)
-    return datetime.now(UTC)
 
 
 def shifted_days() -> float:

@@ -15,7 +15,7 @@ from runbook.models.results import CheckResult
 from runbook.models.secrets import SsmParameterRef
 from runbook.models.state import CheckState
 from runbook.services.conditions.http import evaluate
-from tests.support.http_servers import LoopbackServer, ServerLoop, TlsMaterial, TlsVariant
+from standins.http_servers import LoopbackServer, ServerLoop, TlsMaterial, TlsVariant
 from tests.support.secrets import StaticSecrets
 
 ServerFactory = Callable[..., LoopbackServer]

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from runbook.observability import logger
+from standins.lambda_runtime import load_handler_module, reset_cold_start
+from standins.pagerduty_standin import PagerDutyStandin
 from tests.support.aws import AwsStack
-from tests.support.lambda_runtime import load_handler_module, reset_cold_start
-from tests.support.pagerduty_standin import PagerDutyStandin
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 

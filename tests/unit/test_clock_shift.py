@@ -26,7 +26,8 @@ def test_the_whole_session_runs_on_the_shifted_clock(pytester: pytest.Pytester) 
             import time
             from datetime import UTC, datetime, timedelta
 
-            from tests.support.clock_shift import real_now, shifted_days
+            from standins.system_clock import real_now
+            from tests.support.clock_shift import shifted_days
 
             def test_shifted():
                 ahead = datetime.now(UTC) - real_now()

@@ -6,7 +6,7 @@
 
 It starts, on 127.0.0.1: a local AWS (moto: the template's state table, its SNS topic, the dead-letter
 queue, the secrets in SSM and Secrets Manager), local targets, and the PagerDuty, Statuspage and Slack
-stand-ins of the tests (they check every request against the vendors' published specs). Then it
+stand-ins the tests use too (they check every request against the vendors' published specs). Then it
 drives the functions of the built template (`sam build`, this machine's architecture) with localrun,
 each in its own interpreter as Lambda runs it:
 
@@ -42,12 +42,7 @@ Vendor credentials missing from it are made up (the stand-ins accept them); othe
 are listed, and what reads them fails as it would in AWS. Checks that need AWS resources of your
 account (SQS queue depth) see only the local moto server.
 
-The stand-ins live in tests/support: the sandbox runs from a checkout of this repository.
+The stand-ins and the loopback servers are the standins package's (tools/standins), which the tests
+share; they read the vendors' specs from the checkout's tests/vendor/specs, so the sandbox runs from a
+checkout of this repository.
 """
-
-import sys
-from pathlib import Path
-
-_CHECKOUT = Path(__file__).resolve().parents[2]
-if (_CHECKOUT / "tests" / "support").is_dir() and str(_CHECKOUT) not in sys.path:
-    sys.path.append(str(_CHECKOUT))  # tests.support: the vendor stand-ins and the loopback servers

@@ -1,6 +1,6 @@
 """The default scenario: local targets, a config that watches them, and an outage that comes and goes.
 
-Targets (one loopback HTTP server, tests/support/http_servers.py):
+Targets (one loopback HTTP server, tools/standins/http_servers.py):
 - `storefront-api` (/storefront/healthz) answers 200 {"status":"ok"} throughout;
 - `payments-api` (/payments/healthz) answers 503 from the start until `recover_tick`, then 200: it goes
   DOWN on tick 2 (failure_threshold 2) and comes back on `recover_tick` (success_threshold 1);
@@ -26,7 +26,7 @@ import psycopg
 import redis
 
 from sandbox.secrets import SecretValue
-from tests.support.http_servers import LoopbackServer, Reply, ServerLoop
+from standins.http_servers import LoopbackServer, Reply, ServerLoop
 
 ACK_DEADLINE_S = 20
 QUIET_PERIOD_S = 3

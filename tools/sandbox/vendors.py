@@ -1,4 +1,4 @@
-"""The vendors of a sandbox run: the PagerDuty, Statuspage and Slack stand-ins of the tests (each checks
+"""The vendors of a sandbox run: the PagerDuty, Statuspage and Slack stand-ins (tools/standins; each checks
 every request against its vendor's published spec and records what a vendor would refuse), set up for
 the run's config, and what they recorded turned into timeline lines.
 
@@ -15,9 +15,9 @@ from typing import Any
 from runbook.models.config import RunbookConfig
 from sandbox.secrets import VendorCredentials
 from sandbox.timeline import Timeline
-from tests.support.pagerduty_standin import PagerDutyStandin, StandinIncident
-from tests.support.slack_receiver import SlackReceiver
-from tests.support.statuspage_standin import PAGE_ID, StatuspageStandin
+from standins.pagerduty_standin import PagerDutyStandin, StandinIncident
+from standins.slack_receiver import SlackReceiver
+from standins.statuspage_standin import PAGE_ID, StatuspageStandin
 
 POLICY_ID = "PEPSBX1"
 NO_SWEEP_SERVICE = "PNOSWEEP"

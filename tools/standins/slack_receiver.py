@@ -7,8 +7,9 @@ Slack's answers: 200 "ok", or an error code as plain text. A POST to an unknown 
 non-empty `text` string (else 400 `no_text`), and when present `blocks`, a list of at most 50 objects
 each with a `type`, a section's text object 1..3,000 characters. Anything else is answered 400
 `invalid_payload`, and so is a text over 40,000 characters (Slack would cut it without saying: the
-project must cut it itself). A refused request is recorded in `violations`; the `slack` fixture fails
-the test at teardown when any is left (a test about refusals takes them with `take_violations()`).
+project must cut it itself). A refused request is recorded in `violations`; the `slack` fixture
+(tests/support/standin_fixtures.py) fails the test at teardown when any is left (a test about refusals
+takes them with `take_violations()`).
 
 Accepted bodies are kept per channel, in order (`messages(channel)`); every request, with the answer
 it got, in `received(channel)`. Faults per channel: `fail_next(channel, status, times, headers)`
@@ -24,21 +25,12 @@ import math
 import secrets
 import string
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-import pytest
-
-from tests.support.standin_server import (
-    HeaderPairs,
-    LoopbackStandin,
-    StandinHandler,
-    fail_if_violated,
-    serve,
-    take_fault,
-)
+from standins.standin_server import HeaderPairs, LoopbackStandin, StandinHandler, take_fault
 
 MAX_TEXT = 40_000
 MAX_BLOCKS = 50
@@ -284,14 +276,3 @@ def _text_errors(value: Any, where: str, limit: int) -> list[str]:
         size = len(text) if isinstance(text, str) else type(text).__name__
         errors.append(f"{where}.text must have 1..{limit} characters (has {size})")
     return errors
-
-
-@pytest.fixture
-def slack() -> Iterator[SlackReceiver]:
-    """A started receiver; at teardown, any message Slack would refuse fails the test."""
-    yield from serve(SlackReceiver(), fail_on_violations)
-
-
-def fail_on_violations(receiver: SlackReceiver) -> None:
-    """Fails the running test when the receiver recorded messages Slack would refuse."""
-    fail_if_violated(receiver, "messages Slack would refuse")

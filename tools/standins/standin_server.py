@@ -2,7 +2,8 @@
 HTTP server on 127.0.0.1 with a random port and a start/close life, a request handler that hands every
 request to its stand-in's `_handle`, delays that end at once when the stand-in closes, and the requests
 the vendor would refuse, recorded in `violations` (a test that expects them takes them with
-`take_violations()`; the fixture fails the test at teardown when any is left).
+`take_violations()`; the fixture, tests/support/standin_fixtures.py, fails the test at teardown when
+any is left).
 
 `PathFaultStandin` adds the faults and delays of the stand-ins that set them per path prefix (PagerDuty,
 Statuspage); Slack sets them per channel, on its webhooks. Each stand-in's protocol, checks and model
@@ -10,12 +11,14 @@ stay in its own module.
 """
 
 import threading
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any, Protocol, Self
 
-import pytest
+# The vendors' OpenAPI documents, as scripts/vendor-shared copies them into the checkout: data the
+# stand-ins read (each takes an environment variable instead), not code they import.
+VENDORED_SPECS_DIR = Path(__file__).resolve().parents[2] / "tests" / "vendor" / "specs"
 
 HeaderPairs = tuple[tuple[str, str], ...]
 
@@ -197,20 +200,3 @@ def take_fault[F: _Countdown](queue: list[F] | None) -> F | None:
     if fault.times <= 0:
         queue.pop(0)
     return fault
-
-
-def serve[S: LoopbackStandin[Any]](standin: S, check: Callable[[S], None]) -> Iterator[S]:
-    """A fixture's life (`yield from serve(...)`): `standin` started, closed at teardown, then checked."""
-    standin.start()
-    try:
-        yield standin
-    finally:
-        standin.close()
-    check(standin)
-
-
-def fail_if_violated(standin: LoopbackStandin[Any], refused: str) -> None:
-    """Fails the running test when `standin` recorded violations: "<refused> were sent:", one a line."""
-    if standin.violations:
-        listed = "\n".join(f"  {violation}" for violation in standin.violations)
-        pytest.fail(f"{refused} were sent:\n{listed}", pytrace=False)

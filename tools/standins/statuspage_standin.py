@@ -6,8 +6,8 @@ tests/vendor/specs made by scripts/vendor-shared, or $STATUSPAGE_SPECS_DIR) and 
 document states only in words: `Authorization: OAuth <key>`, a body wrapped in `incident`, a name of
 at most 255 characters, a body of at most 25,000, metadata whose top-level values are objects. A request
 that fails is answered as Statuspage would (400, 401 for credentials, 404 for a path it does not have,
-422 for a rule) and recorded in `violations`; the `statuspage` fixture fails the test at teardown when
-any is left (a test about refusals takes them with `take_violations()`).
+422 for a rule) and recorded in `violations`; the `statuspage` fixture (tests/support/standin_fixtures.py)
+fails the test at teardown when any is left (a test about refusals takes them with `take_violations()`).
 
 Rate limit, as Statuspage's (1 request per second per token): a request that comes less than
 `min_interval_s` (1.0) after the previous request of its token, whatever that one's answer, is answered
@@ -32,32 +32,23 @@ import os
 import re
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Self
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-import pytest
 from openapi_core import Config, OpenAPI
 from openapi_core.datatypes import RequestParameters
 from openapi_core.templating.paths.exceptions import PathError
 from openapi_core.validation.request.exceptions import SecurityValidationError
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
-from tests.support.standin_server import (
-    HeaderPairs,
-    PathFaultStandin,
-    StandinHandler,
-    fail_if_violated,
-    serve,
-)
-from tests.support.standin_server import Violation as Violation  # re-exported: tests import it from here
+from standins.standin_server import VENDORED_SPECS_DIR, HeaderPairs, PathFaultStandin, StandinHandler
+from standins.standin_server import Violation as Violation  # re-exported: tests import it from here
 
-SPECS_DIR = Path(
-    os.environ.get("STATUSPAGE_SPECS_DIR", Path(__file__).resolve().parents[1] / "vendor" / "specs")
-)
+SPECS_DIR = Path(os.environ.get("STATUSPAGE_SPECS_DIR", VENDORED_SPECS_DIR))
 SPEC = "statuspage.subset.openapi.json"
 API_HOST = "https://api.statuspage.io"  # the spec's server (…/v1): requests are checked as if sent there
 API_ROOT = "/v1"
@@ -679,16 +670,3 @@ def _iso(when: datetime | None) -> str | None:
 
 def _cut(text: str) -> str:
     return text if len(text) <= _SHOWN_ERROR else text[: _SHOWN_ERROR - 1] + "…"
-
-
-@pytest.fixture
-def statuspage() -> Iterator[StatuspageStandin]:
-    """A started stand-in; at teardown, any request Statuspage would refuse fails the test."""
-    if not (SPECS_DIR / SPEC).is_file():
-        pytest.skip(f"Statuspage OpenAPI spec {SPEC} not in {SPECS_DIR}: set STATUSPAGE_SPECS_DIR")
-    yield from serve(StatuspageStandin(), fail_on_violations)
-
-
-def fail_on_violations(standin: StatuspageStandin) -> None:
-    """Fails the running test when the stand-in recorded requests Statuspage would refuse."""
-    fail_if_violated(standin, "requests Statuspage would refuse")

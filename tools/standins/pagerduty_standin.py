@@ -5,8 +5,8 @@ Every request is checked against PagerDuty's published OpenAPI documents (openap
 vendor rules the documents do not state (specs/README.md: dedup_key <= 255, summary <= 1024, event
 <= 512 KB, payload on triggers, dedup_key on acknowledge/resolve; REST's versioned Accept and
 `Token token=` Authorization). A request that fails is answered as PagerDuty would (400, or 401 for
-credentials) and recorded in `violations`; the `pagerduty` fixture fails the test at teardown when any
-is left (a test about refusals takes them with `take_violations()`).
+credentials) and recorded in `violations`; the `pagerduty` fixture (tests/support/standin_fixtures.py)
+fails the test at teardown when any is left (a test about refusals takes them with `take_violations()`).
 
 Behaviour: Events v2 answers 202 and keeps the events in order (`events`), the open alerts per
 (routing_key, dedup_key) (`open_alerts`) and when each event of a routing key arrived (`arrivals`).
@@ -30,8 +30,8 @@ Faults per path prefix: `fail_next(prefix, status, times, headers)` (for valid r
 body is PagerDuty-like unless given), `delay(prefix, seconds)`. The server, the faults and the violations
 are standin_server's.
 
-The specs are read once per test session from tests/vendor/specs (vendored by scripts/vendor-shared;
-the REST document cut to the operations the project calls), or from
+The specs are read once per process from the checkout's tests/vendor/specs (vendored by
+scripts/vendor-shared; the REST document cut to the operations the project calls), or from
 $PAGERDUTY_SPECS_DIR.
 """
 
@@ -42,7 +42,7 @@ import re
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -50,31 +50,22 @@ from typing import Any, Self
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 import httpx
-import pytest
 from openapi_core import Config, OpenAPI
 from openapi_core.datatypes import RequestParameters
 from openapi_core.templating.paths.exceptions import PathError
 from openapi_core.validation.request.exceptions import SecurityValidationError
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
-from tests.support.standin_server import (
-    HeaderPairs,
-    PathFaultStandin,
-    StandinHandler,
-    fail_if_violated,
-    serve,
-)
-from tests.support.standin_server import Violation as Violation  # re-exported: tests import it from here
+from standins.standin_server import VENDORED_SPECS_DIR, HeaderPairs, PathFaultStandin, StandinHandler
+from standins.standin_server import Violation as Violation  # re-exported: tests import it from here
 
-SPECS_DIR = Path(
-    os.environ.get("PAGERDUTY_SPECS_DIR", Path(__file__).resolve().parents[1] / "vendor" / "specs")
-)
+SPECS_DIR = Path(os.environ.get("PAGERDUTY_SPECS_DIR", VENDORED_SPECS_DIR))
 EVENTS_SPEC = "pagerduty-events-v2.openapi.json"
 REST_SPEC = "pagerduty-rest.subset.openapi.json"
 EVENTS_HOST = "https://events.pagerduty.com"  # the specs' servers: requests are checked as if sent there
 REST_HOST = "https://api.pagerduty.com"
 ACCEPT = "application/vnd.pagerduty+json;version=2"
-TOKEN = "standin-rest-token-6f1d0c3b9a2e"
+TOKEN = "standin-rest-token-6f1d0c3b9a2e"  # noqa: S105 - the stand-in's own, made up: no secret
 DEFAULT_DELAY_MINUTES = 30  # PagerDuty's default escalation delay
 MAX_DEDUP_KEY = 255
 MAX_SUMMARY = 1024
@@ -866,17 +857,3 @@ def _iso(when: datetime) -> str:
 
 def _cut(text: str) -> str:
     return text if len(text) <= _SHOWN_ERROR else text[: _SHOWN_ERROR - 1] + "…"
-
-
-@pytest.fixture
-def pagerduty() -> Iterator[PagerDutyStandin]:
-    """A started stand-in; at teardown, any request PagerDuty would refuse fails the test."""
-    missing = [name for name in (EVENTS_SPEC, REST_SPEC) if not (SPECS_DIR / name).is_file()]
-    if missing:
-        pytest.skip(f"PagerDuty OpenAPI specs {missing} not in {SPECS_DIR}: set PAGERDUTY_SPECS_DIR")
-    yield from serve(PagerDutyStandin(), fail_on_violations)
-
-
-def fail_on_violations(standin: PagerDutyStandin) -> None:
-    """Fails the running test when the stand-in recorded requests PagerDuty would refuse."""
-    fail_if_violated(standin, "requests PagerDuty would refuse")

@@ -10,7 +10,7 @@ import time
 from email.utils import formatdate
 from typing import Any
 
-from tests.support.http_servers import Reply
+from standins.http_servers import Reply
 
 OK = b'{"status":"ok"}'
 Headers = tuple[tuple[str, str], ...]

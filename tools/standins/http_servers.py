@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 import trustme
 
-from tests.support.clock_shift import real_now
+from standins.system_clock import real_now
 
 OK_BODY = b'{"status":"ok"}'
 HUGE_BODY_BYTES = 1024 * 1024
