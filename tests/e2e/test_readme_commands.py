@@ -239,7 +239,14 @@ def uv_dir() -> str:
 @pytest.fixture(scope="module")
 def shell_env(moto: str) -> dict[str, str]:
     """What a reader's shell has after `make dev`, with AWS pointing at the local moto server."""
-    keep = {k: v for k, v in os.environ.items() if k.startswith("UV_") or k in ("HOME", "LANG", "TMPDIR")}
+    # A reader's shell keeps how their machine reaches the package index: its trust store and proxy
+    # (without SSL_CERT_FILE, uv behind a TLS-inspecting proxy fails with "UnknownIssuer").
+    network = {"SSL_CERT_FILE", "SSL_CERT_DIR", "HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY", "ALL_PROXY"}
+    keep = {
+        k: v
+        for k, v in os.environ.items()
+        if k.startswith(("UV_", "PIP_")) or k.upper() in network or k in ("HOME", "LANG", "TMPDIR")
+    }
     return {
         **keep,
         "PATH": os.pathsep.join([str(VENV_BIN), uv_dir(), os.environ.get("PATH", "/usr/bin:/bin")]),
