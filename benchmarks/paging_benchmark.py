@@ -5,12 +5,13 @@ N alerts (runbook.alert/v1, each in its own SNS event with its own MessageId) an
 N PagerDuty events, through these sides:
 
   handler  functions/pagerduty_escalation/app.py's lambda_handler, in-process: Powertools logger,
-           metrics and idempotency, intake, routing, the paging state and the send. AWS is moto
+           metrics, intake, routing, the paging state (ordering, idempotency, groups and the storm
+           budget, in one DynamoDB call on the common paths) and the send. AWS is moto
            (mock_aws: SSM routing keys, the dead-letter queue, the state table from template.yaml);
            PagerDuty is the stand-in of tools/standins/pagerduty_standin.py, answering at once.
   direct   the baseline: the PagerDuty event of each alert, built before timing by the project's own
            routing and page_events, sent with PagerDutyEvents.send (same httpx client settings, the
-           same stand-in). What sending costs without intake, routing, state and idempotency.
+           same stand-in). What sending costs without intake, routing and state.
 
 The alerts alternate: about half are triggers, the rest the resolves of triggers a few alerts earlier
 (about five are open at any time); three in ten belong to a group ("edge-<g>"), so that some join an
@@ -28,8 +29,8 @@ ratios handler/direct at p50 and p95. Each figure is the median over the rounds 
 figure (a ratio is taken within its round).
 
 What the ratio means: the stand-in answers in about 2 ms (a threaded HTTP server in this process) and
-moto's in-process DynamoDB is most of the handler's time (some 80% under cProfile: five state and
-idempotency calls an alert). So it tracks how many AWS calls an alert costs and the project's own
+moto's in-process DynamoDB is most of the handler's time (under cProfile, moto parsing each call's
+expressions). So it tracks how many AWS calls an alert costs and the project's own
 work around them; it is no forecast of a deployed function, whose PagerDuty is tens of ms away.
 
 Quiet: the Powertools logger writes to os.devnull and stdout (EMF metrics) is redirected there while
@@ -39,7 +40,7 @@ figures. Tracing is off (POWERTOOLS_TRACE_DISABLED: there is no X-Ray daemon her
     uv run python -m benchmarks.paging_benchmark             # N=1000, 3 rounds
     uv run python -m benchmarks.paging_benchmark --short     # N=100, for CI
     uv run python -m benchmarks.paging_benchmark --json      # machine-readable
-    uv run python -m benchmarks.paging_benchmark --enforce   # exit 1 when the ratio target is missed
+    uv run python -m benchmarks.paging_benchmark --enforce   # exit 1 when the ratio or call target is missed
 
 Exit 1 when the stand-in recorded a request PagerDuty would refuse, when an alert is not handled as
 expected, or (with --enforce) when the target is missed. Without the PagerDuty specs
@@ -85,6 +86,9 @@ from standins.state_table import REGION, create_state_table
 # rounds up to 13x with a second run beside it), the added latency some 15-30 ms per alert. Missing it
 # means the handler's own work grew well beyond noise.
 TARGET_P95_RATIO = 15.0
+# The issue's goal: a new alert's trigger and an open alert's resolve take at most 2 DynamoDB calls. A
+# count, not a time: enforced in CI whatever the machine's load.
+TARGET_CALLS_PER_ALERT = {"triggered": 2.0, "resolved": 2.0}
 FUNCTION_NAME = "PagerDutyEscalationFunction"
 FUNCTION_TIMEOUT_S = 60.0  # the template's Timeout for the function
 DEADLINE_MARGIN_S = 3.0  # as the handler keeps back: the direct side's sends get the same deadline
@@ -467,9 +471,14 @@ def report(args: argparse.Namespace, measured: Measured) -> dict[str, Any]:
         "handler_events_sent_per_round": measured.handler_events_sent,
         "direct_events_sent_per_round": args.alerts,
         "violations": measured.violations,
-        "target": {"ratio_p95_max": TARGET_P95_RATIO},
-        "target_met": ratio_p95 <= TARGET_P95_RATIO,
+        "target": {"ratio_p95_max": TARGET_P95_RATIO, "dynamodb_calls_per_alert_max": TARGET_CALLS_PER_ALERT},
+        "target_met": ratio_p95 <= TARGET_P95_RATIO and calls_within_target(calls_per_alert),
     }
+
+
+def calls_within_target(calls_per_alert: dict[str, float]) -> bool:
+    """Each common path was measured and took at most its calls (a path never taken is a miss too)."""
+    return all(calls_per_alert.get(path, math.inf) <= most for path, most in TARGET_CALLS_PER_ALERT.items())
 
 
 def _rounded(figures: dict[str, Any]) -> dict[str, Any]:
@@ -517,7 +526,9 @@ def table(result: dict[str, Any]) -> str:
     lines.append(
         "DynamoDB calls per alert: "
         + ", ".join(f"{k} {v:g}" for k, v in result["dynamodb_calls_per_alert"].items())
-        + f"; all {result['dynamodb_calls_per_alert_all']:g}"
+        + f"; all {result['dynamodb_calls_per_alert_all']:g} (target: "
+        + ", ".join(f"{k} <= {v:g}" for k, v in TARGET_CALLS_PER_ALERT.items())
+        + ")"
     )
     lines.append(f"stand-in: {len(result['violations'])} request(s) PagerDuty would refuse")
     return "\n".join(lines)
@@ -538,7 +549,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--short", action="store_true", help="N=100: for CI")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument(
-        "--enforce", action="store_true", help=f"exit 1 when handler p95 > {TARGET_P95_RATIO:g}x direct p95"
+        "--enforce",
+        action="store_true",
+        help=f"exit 1 when handler p95 > {TARGET_P95_RATIO:g}x direct p95 or an alert takes > 2 calls",
     )
     args = parser.parse_args(argv)
     if args.short:
