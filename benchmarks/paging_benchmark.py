@@ -352,7 +352,7 @@ def _measure(
     standin: PagerDutyStandin,
     calls: DynamoDBCalls,
 ) -> Measured:
-    from runbook.runtime import _vendor_client
+    from runbook.roots.shared import vendor_client
 
     session = boto3.session.Session(region_name=REGION)
     ssm, sqs, dynamodb = session.client("ssm"), session.client("sqs"), session.client("dynamodb")
@@ -375,7 +375,7 @@ def _measure(
         create_state_table(dynamodb, table)
         os.environ["STATE_TABLE_NAME"] = table
         reset_cold_start()
-        client = _vendor_client()  # the handler's own comes with its cold start
+        client = vendor_client()  # the handler's own comes with its cold start
         sender = PagerDutyEvents(client, standin.events_url, RetryPolicy())
         handler(warm_up, FakeLambdaContext(FUNCTION_NAME, timeout_s=FUNCTION_TIMEOUT_S))
         sender.send(direct_warm_up, time.monotonic() + FUNCTION_TIMEOUT_S)

@@ -5,7 +5,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from runbook.observability import logger, metrics, tracer
-from runbook.runtime import health_probe_dependencies
+from runbook.roots.health_probe import health_probe_dependencies
 from runbook.services.probe_events import handle_probe_event
 
 

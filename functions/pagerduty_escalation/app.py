@@ -6,7 +6,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from runbook.observability import logger, metrics, tracer
-from runbook.runtime import pagerduty_dependencies
+from runbook.roots.pagerduty import pagerduty_dependencies
 from runbook.services.pagerduty_function import handle_pagerduty_event
 
 DEADLINE_MARGIN_S = 3.0  # kept back from Lambda's deadline to log, count and return

@@ -5,7 +5,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from runbook.observability import logger, metrics, tracer
-from runbook.runtime import quota_check_dependencies
+from runbook.roots.quota_check import quota_check_dependencies
 from runbook.services.quota_check import handle_quota_event
 
 

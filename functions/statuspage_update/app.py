@@ -7,7 +7,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from runbook.observability import logger, metrics, tracer
-from runbook.runtime import statuspage_dependencies
+from runbook.roots.statuspage import statuspage_dependencies
 from runbook.services.statuspage_function import handle_statuspage_event
 
 DEADLINE_MARGIN_S = 3.0  # kept back from Lambda's deadline to log, count and return

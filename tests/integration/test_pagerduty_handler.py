@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from runbook import runtime
+from runbook.roots import pagerduty as pagerduty_root
 from runbook.services.paging import PagingFailedError
 from standins.lambda_runtime import FakeLambdaContext, load_event
 from standins.pagerduty_standin import PagerDutyStandin
@@ -129,7 +129,7 @@ def clock(pagerduty: PagerDutyStandin, monkeypatch) -> Clock:
     """One clock for the function (its `now`) and for PagerDuty (assignments, log, its own rules)."""
     clock = Clock(T0)
     pagerduty.now = clock
-    monkeypatch.setattr(runtime, "utc_now", clock)
+    monkeypatch.setattr(pagerduty_root, "utc_now", clock)
     return clock
 
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from runbook import runtime
 from runbook.observability import logger
+from runbook.roots import statuspage as statuspage_root
 from standins.lambda_runtime import FakeLambdaContext, load_event, load_handler_module, reset_cold_start
 from standins.slack_receiver import SlackReceiver
 from standins.statuspage_standin import StatuspageStandin
@@ -127,7 +127,7 @@ def test_a_new_failure_during_a_persons_incident_is_told_in_the_room_not_opened_
 ):
     clock = Clock(T0)
     statuspage.now = clock
-    monkeypatch.setattr(runtime, "utc_now", clock)
+    monkeypatch.setattr(statuspage_root, "utc_now", clock)
 
     def invoke(event: dict[str, Any], minute: int) -> dict[str, Any]:
         clock.now = T0 + timedelta(minutes=minute)

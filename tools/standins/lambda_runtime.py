@@ -46,19 +46,19 @@ def load_handler_module(function_dir: str) -> ModuleType:
 
 def reset_cold_start() -> None:
     """Forget what a cold start built (dependencies, config, AWS clients), as a new container would."""
-    from runbook import runtime
     from runbook.adapters import aws_clients
     from runbook.config_file import load_config_cached
+    from runbook.roots import health_probe, pagerduty, quota_check, statuspage
 
     for cached in (
-        runtime.health_probe_dependencies,
-        runtime.quota_check_dependencies,
-        runtime.pagerduty_dependencies,
-        runtime._paging_dependencies,
-        runtime._sweep_dependencies,
-        runtime.statuspage_dependencies,
-        runtime._status_dependencies,
-        runtime._statuspage_api,
+        health_probe.health_probe_dependencies,
+        quota_check.quota_check_dependencies,
+        pagerduty.pagerduty_dependencies,
+        pagerduty.paging_dependencies,
+        pagerduty.sweep_dependencies,
+        statuspage.statuspage_dependencies,
+        statuspage.status_dependencies,
+        statuspage.statuspage_api,
         load_config_cached,
         aws_clients.aws_client,
         aws_clients.probe_client,

@@ -9,7 +9,7 @@ from runbook.adapters.probes.registry import default_probes
 from runbook.models.config import AnyCheck, RunbookConfig
 from runbook.models.results import CheckResult, Outcome
 from runbook.models.secrets import SecretRef, find_secret_refs
-from runbook.runtime import secret_resolver
+from runbook.roots.shared import secret_resolver
 from runbook.services.probe_runner import run_checks
 
 NOT_LOCAL = "heartbeat reports live in the deployed state table; not checked locally"

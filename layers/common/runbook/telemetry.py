@@ -15,7 +15,7 @@ from runbook.services.routing import PageDecision
 
 class LambdaRunReporter:
     def __init__(self) -> None:
-        self._told: set[str] = set()  # one reporter per cold start (runtime.py)
+        self._told: set[str] = set()  # one reporter per cold start (runbook/roots)
 
     def check_result(self, run: CheckRun) -> None:
         result = run.result
@@ -197,7 +197,7 @@ def record_status_sync(reminded: bool) -> None:
 
 class LambdaIdleNotice:
     """Why a function does nothing (its config section is absent): one log line per cold start, not one
-    per event (one instance per cold start, runtime.py); the IdleInvocations metric counts every one."""
+    per event (one instance per cold start, runbook/roots); the IdleInvocations metric counts every one."""
 
     def __init__(self) -> None:
         self._told = False

@@ -1,0 +1,27 @@
+"""QuotaCheckFunction's composition root."""
+
+from functools import cache
+
+from runbook.adapters.alerts_topic import AlertsTopic
+from runbook.adapters.aws_clients import aws_client
+from runbook.adapters.state_store import StateStore
+from runbook.cold_start import settle_heap
+from runbook.config_file import load_config_cached
+from runbook.models.settings import Settings
+from runbook.roots.shared import secret_resolver
+from runbook.services.quota_check import QuotaCheckDependencies
+from runbook.telemetry import LambdaRunReporter
+
+
+@cache
+def quota_check_dependencies() -> QuotaCheckDependencies:
+    settings = Settings.from_environ()
+    dependencies = QuotaCheckDependencies(
+        config=load_config_cached(settings.runbook_config),
+        store=StateStore(aws_client("dynamodb"), settings.require("state_table_name")),
+        topic=AlertsTopic(aws_client("sns"), settings.require("alerts_topic_arn")),
+        secrets=secret_resolver(),
+        reporter=LambdaRunReporter(),
+    )
+    settle_heap()  # before the first checks time anything
+    return dependencies
