@@ -5,8 +5,13 @@ that is not shipped, native wheels for the wrong architecture) fails here, not a
 """
 
 import base64
+import importlib.util
 import json
+import os
+import re
 import statistics
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -327,18 +332,93 @@ def _elf_architectures(layer_dir: Path) -> dict[str, set[str]]:
 
 
 @pytest.mark.parametrize("which", ["host", "other"])
-def test_common_layer_has_native_code_for_its_architecture_only(
+def test_common_layer_carries_native_code_for_both_architectures_each_named_for_its_platform(
     which: str, built_template: Path, tmp_path: Path
 ) -> None:
+    """A makefile build is not told the architecture, so the layer holds both. That is correct only
+    if CPython on each picks its own: every extension module is named for its platform, and each
+    one of them exists for both."""
     architecture = host_architecture() if which == "host" else OTHER_ARCHITECTURE[host_architecture()]
     if which == "host":
         layer_dir = built_template.parent / "CommonLayer"
     else:  # what `sam deploy` ships when the stack's architecture is not this machine's
         layer_dir = sam_build(tmp_path / "build", architecture).parent / "CommonLayer"
     found = _elf_architectures(layer_dir)
-    assert set(found) == {architecture}, {arch: sorted(files)[:5] for arch, files in found.items()}
-    wrong_tag = OTHER_ARCHITECTURE[architecture].replace("arm64", "aarch64")
-    assert not [p for p in layer_dir.rglob(f"*{wrong_tag}*")], f"files tagged {wrong_tag} in {layer_dir}"
+    assert set(found) == {"x86_64", "arm64"}, {arch: sorted(files)[:5] for arch, files in found.items()}
+    extensions = [p.relative_to(layer_dir) for p in layer_dir.rglob("*.so")]
+    untagged = [
+        p for p in extensions if not re.search(r"\.cpython-313-(x86_64|aarch64)-linux-gnu\.so$", p.name)
+    ]
+    assert not untagged, f"extensions CPython would load on either architecture: {untagged}"
+    by_platform = {
+        tag: {str(p).replace(tag, "*") for p in extensions if tag in p.name} for tag in ("x86_64", "aarch64")
+    }
+    assert by_platform["x86_64"] == by_platform["aarch64"], "an extension is missing for one architecture"
+
+
+def test_every_module_of_the_layer_ships_bytecode_the_runtime_uses_as_is(built_template: Path) -> None:
+    """/opt is read-only on Lambda: a module without valid bytecode is compiled on every cold start.
+    Unzipping changes file times, so the bytecode must not be checked against them (unchecked hash)."""
+    layer_python = built_template.parent / "CommonLayer" / "python"
+    sources = [p for p in layer_python.rglob("*.py")]
+    assert len(sources) > 500
+    magic = importlib.util.MAGIC_NUMBER  # this interpreter is the runtime's python3.13 (uv's venv)
+    missing, stale = [], []
+    for source in sources:
+        cached = Path(importlib.util.cache_from_source(str(source)))
+        if not cached.is_file():
+            missing.append(source.relative_to(layer_python))
+            continue
+        header = cached.read_bytes()[:16]
+        flags = int.from_bytes(header[4:8], "little")
+        # PEP 552: bit 0 = hash-based, bit 1 = check the source; wanted: hash-based, never checked.
+        if header[:4] != magic or flags != 0b01:
+            stale.append(source.relative_to(layer_python))
+    assert not missing, f"{len(missing)} modules without bytecode: {missing[:10]}"
+    assert not stale, f"{len(stale)} modules with bytecode checked against file times: {stale[:10]}"
+
+
+IMPORTED_BY_INIT = """
+import json, sys
+sys.path[:0] = [sys.argv[1], sys.argv[2]]
+import app
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+@pytest.mark.parametrize(
+    ("function", "must_not_import"),
+    [
+        (
+            "PagerDutyEscalationFunction",
+            {"redis", "psycopg", "psycopg_binary", "runbook.adapters.probes.registry"},
+        ),
+        (
+            "StatuspageUpdateFunction",
+            {"redis", "psycopg", "psycopg_binary", "runbook.adapters.probes.registry"},
+        ),
+        ("HealthProbeFunction", {"runbook.adapters.pagerduty", "runbook.adapters.statuspage"}),
+    ],
+)
+def test_a_function_s_init_imports_only_its_own_path(
+    function: str, must_not_import: set[str], built_template: Path
+) -> None:
+    """As Lambda imports the handler: the function's code dir and the layer, nothing of this machine's
+    site-packages (-I -S), no bytecode written (-B: /opt and /var/task are read-only)."""
+    build = built_template.parent
+    task, layer = build / function, build / "CommonLayer" / "python"
+    env = {"PATH": os.environ.get("PATH", ""), "AWS_DEFAULT_REGION": REGION, "LAMBDA_TASK_ROOT": str(task)}
+    imported = subprocess.run(
+        [sys.executable, "-I", "-S", "-B", "-c", IMPORTED_BY_INIT, str(task), str(layer)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+        env=env,
+    )
+    modules = set(json.loads(imported.stdout))
+    loaded = {name for name in modules if any(name == m or name.startswith(m + ".") for m in must_not_import)}
+    assert not loaded, f"{function}'s init imports {sorted(loaded)[:10]}"
 
 
 def test_scheduled_run_reaches_postgres_and_redis_with_secrets_from_ssm(
