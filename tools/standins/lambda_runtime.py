@@ -62,5 +62,6 @@ def reset_cold_start() -> None:
         load_config_cached,
         aws_clients.aws_client,
         aws_clients.probe_client,
+        aws_clients.shared_session,
     ):
         cached.cache_clear()

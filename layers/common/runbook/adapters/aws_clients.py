@@ -2,6 +2,7 @@
 Endpoints follow boto3's own AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_<SERVICE> (moto in tests)."""
 
 import os
+import threading
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -45,18 +46,32 @@ def aws_region(region: str | None = None) -> str | None:
     return region or os.environ.get("AWS_REGION") or None
 
 
+# botocore sessions are not thread-safe, and probes may build a client from a worker thread.
+_SESSION_LOCK = threading.Lock()
+
+
+@cache
+def shared_session() -> boto3.session.Session:
+    """One session per cold start: a session of its own per client read botocore's endpoint and
+    service data again each time (about 90 ms a client)."""
+    return boto3.session.Session()
+
+
+def _client(service: str, region: str | None, config: Config) -> Any:
+    with _SESSION_LOCK:
+        return shared_session().client(  # type: ignore[call-overload]
+            service, region_name=aws_region(region), config=config
+        )
+
+
 @cache
 def aws_client(service: str, region: str | None = None) -> Any:
-    return boto3.session.Session().client(  # type: ignore[call-overload]
-        service, region_name=aws_region(region), config=AWS_CALL_CONFIG
-    )
+    return _client(service, region, AWS_CALL_CONFIG)
 
 
 @cache
 def probe_client(service: str, region: str | None = None) -> Any:
-    return boto3.session.Session().client(  # type: ignore[call-overload]
-        service, region_name=aws_region(region), config=PROBE_CALL_CONFIG
-    )
+    return _client(service, region, PROBE_CALL_CONFIG)
 
 
 def aws_setup_problem() -> AwsSetupProblem | None:

@@ -4,6 +4,7 @@ from functools import cache
 
 from runbook.adapters.alerts_topic import AlertsTopic
 from runbook.adapters.aws_clients import aws_client
+from runbook.adapters.probes.registry import default_probes
 from runbook.adapters.state_store import StateStore
 from runbook.cold_start import settle_heap
 from runbook.config_file import load_config_cached
@@ -16,12 +17,14 @@ from runbook.telemetry import LambdaRunReporter
 @cache
 def quota_check_dependencies() -> QuotaCheckDependencies:
     settings = Settings.from_environ()
+    config = load_config_cached(settings.runbook_config)
     dependencies = QuotaCheckDependencies(
-        config=load_config_cached(settings.runbook_config),
+        config=config,
         store=StateStore(aws_client("dynamodb"), settings.require("state_table_name")),
         topic=AlertsTopic(aws_client("sns"), settings.require("alerts_topic_arn")),
         secrets=secret_resolver(),
         reporter=LambdaRunReporter(),
+        probes=default_probes().preload({check.kind for check in config.enabled_integrations()}),
     )
     settle_heap()  # before the first checks time anything
     return dependencies

@@ -1,7 +1,7 @@
 """HealthProbeFunction's service: run the checks, move the streaks, publish alerts on transitions."""
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -28,7 +28,7 @@ class HealthProbeDependencies:
     secrets: SecretResolver
     reporter: RunReporter
     sqs_client: Callable[[str], Any] | None = None
-    probes: dict[str, Any] = field(default_factory=default_probes)
+    probes: Mapping[str, Any] = field(default_factory=default_probes)
     now: Callable[[], datetime] = utc_now
 
 
