@@ -19,7 +19,7 @@ def handler(aws, http_server, tmp_path, monkeypatch, capfd):
     config = tmp_path / "runbook.yaml"
     config.write_text(
         "checks:\n"
-        f"  - {{name: api-ok, kind: http, url: '{http_server.url('/ok')}'}}\n"
+        f"  - {{name: api-ok, kind: http, url: '{http_server.url('/ok')}', metrics: true}}\n"
         f"  - {{name: api-down, kind: http, url: '{http_server.url('/down')}', failure_threshold: 1}}\n"
         "  - {name: web-app-synthetic, kind: heartbeat, max_age: 30m}\n"
     )
@@ -47,7 +47,9 @@ def emf(records: list[dict[str, Any]], metric: str) -> list[dict[str, Any]]:
     return [r for r in records if "_aws" in r and metric in r]
 
 
-def test_scheduled_run_returns_a_summary_logs_each_check_and_emits_metrics(handler, aws, capfd):
+def test_scheduled_run_returns_a_summary_logs_what_failed_and_emits_the_metrics_asked_for(
+    handler, aws, capfd
+):
     summary = handler(load_event("health_probe/schedule.json"), FakeLambdaContext())
 
     assert (summary["checks"], summary["passed"], summary["failed"]) == (3, 1, 2)
@@ -59,16 +61,22 @@ def test_scheduled_run_returns_a_summary_logs_each_check_and_emits_metrics(handl
     assert [a.check for a, _ in aws.published()] == ["api-down"]
 
     records = stdout_records(capfd)
-    results = [r for r in records if r.get("message") == "check result"]
-    assert sorted(r["check"] for r in results) == ["api-down", "api-ok", "web-app-synthetic"]
-    assert all({"outcome", "reason", "ok", "kind"} <= set(r) for r in results)
+    # At INFO: what failed, with its details and what changed; the healthy, steady api-ok is not there.
+    results = {r["check"]: r for r in records if r.get("message") == "check result"}
+    assert sorted(results) == ["api-down", "web-app-synthetic"]
+    assert all({"outcome", "reason", "ok", "kind", "details"} <= set(r) for r in results.values())
+    assert results["api-down"]["change"] == "down"
+    assert "change" not in results["web-app-synthetic"]  # failing, but not yet past its threshold
+    [run_line] = [r for r in records if r.get("message") == "probe run"]
+    assert (run_line["checks"], run_line["failed"], run_line["went_down"]) == (3, 2, ["api-down"])
+    # Only api-ok has `metrics: true`: the only check with metrics of its own.
     per_check = {r["check"]: r["CheckSuccess"] for r in emf(records, "CheckSuccess")}
-    assert per_check == {"api-ok": [1.0], "api-down": [0.0], "web-app-synthetic": [0.0]}
+    assert per_check == {"api-ok": [1.0]}
     [latency] = [r for r in emf(records, "CheckLatency") if r["check"] == "api-ok"]
     assert latency["CheckLatency"][0] > 0
     assert ["check", "service"] in latency["_aws"]["CloudWatchMetrics"][0]["Dimensions"]
     [run] = emf(records, "ProbeRun")
-    assert run["ProbeRun"] == [1.0]
+    assert (run["ProbeRun"], run["ChecksFailing"]) == ([1.0], [2.0])
     assert run["service"] == "runbook-automation"
 
 

@@ -22,7 +22,7 @@ def handler(aws, http_server, tmp_path, monkeypatch):
     config = tmp_path / "runbook.yaml"
     config.write_text(
         "integrations:\n"
-        f"  - {{name: maps, status_url: '{http_server.url('/maps')}'}}\n"
+        f"  - {{name: maps, status_url: '{http_server.url('/maps')}', metrics: true}}\n"
         f"  - {{name: crm, status_url: '{http_server.url('/crm')}', failure_threshold: 1}}\n"
         "checks:\n"
         f"  - {{name: api, kind: http, url: '{http_server.url('/ok')}'}}\n"
@@ -36,7 +36,7 @@ def handler(aws, http_server, tmp_path, monkeypatch):
     reset_cold_start()
 
 
-def test_scheduled_run_returns_a_summary_and_emits_metrics_per_integration(handler, aws, capfd):
+def test_scheduled_run_returns_a_summary_and_emits_metrics_for_integrations_that_ask(handler, aws, capfd):
     summary = handler(load_event("quota_check/schedule.json"), FakeLambdaContext())
 
     assert (summary["checks"], summary["passed"], summary["failed"]) == (2, 0, 2)
@@ -54,10 +54,14 @@ def test_scheduled_run_returns_a_summary_and_emits_metrics_per_integration(handl
     usage = {r["integration"]: r["QuotaUsagePercent"] for r in emf(records, "QuotaUsagePercent")}
     assert usage == {"maps": [85.0]}  # crm said nothing about its quota: no made-up 0 %
     status = {r["integration"]: r["StatusSuccess"] for r in emf(records, "StatusSuccess")}
-    assert status == {"maps": [1.0], "crm": [0.0]}
+    assert status == {
+        "maps": [1.0]
+    }  # crm has no `metrics: true`: its failure is in the logs and the run's count
     assert all(r["StatusLatency"][0] > 0 for r in emf(records, "StatusLatency"))
     [run] = emf(records, "QuotaCheckRun")
-    assert run["QuotaCheckRun"] == [1.0]
+    assert (run["QuotaCheckRun"], run["IntegrationsFailing"]) == ([1.0], [2.0])
+    [summary_line] = [r for r in records if r.get("message") == "quota run"]
+    assert (summary_line["checks"], summary_line["failed"], summary_line["went_down"]) == (2, 2, ["crm"])
     assert not emf(records, "CheckSuccess")  # health-probe metrics belong to the health probe
 
 

@@ -10,10 +10,12 @@ T0 = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 class RecordingReporter:
     def __init__(self) -> None:
         self.results: list[Any] = []
+        self.changes: list[Any] = []
         self.problems: list[tuple[str, dict[str, Any]]] = []
 
-    def check_result(self, run: Any) -> None:
+    def check_result(self, run: Any, change: Any = None) -> None:
         self.results.append(run.result)
+        self.changes.append(change)
 
     def problem(self, message: str, **fields: Any) -> None:
         self.problems.append((message, fields))

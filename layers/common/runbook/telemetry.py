@@ -1,6 +1,10 @@
-"""Logs and metrics of a probe run in Lambda: one structured log line and one EMF record per check,
-and the run's own heartbeat metric (ProbeRun) that the template's alarm watches."""
+"""Logs and metrics of a probe run in Lambda. Telemetry is most of a check's cost (CloudWatch bills
+$0.50 per GB of logs and $0.30 per metric a month), so a healthy, steady check writes nothing at
+INFO: each run logs one compact summary, every failure and every change of state, and emits metrics
+whose number does not grow with the checks (ProbeRun, watched by the heartbeat alarm, ChecksFailing).
+The per-check line is at DEBUG; per-check metrics only for checks with `metrics: true`."""
 
+import logging
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -11,29 +15,23 @@ from runbook.models.results import CheckResult
 from runbook.observability import logger, metrics
 from runbook.services.probe_runner import CheckRun
 from runbook.services.routing import PageDecision
+from runbook.services.settlement import RunSummary
+from runbook.services.transitions import Change
 
 
 class LambdaRunReporter:
     def __init__(self) -> None:
         self._told: set[str] = set()  # one reporter per cold start (runbook/roots)
 
-    def check_result(self, run: CheckRun) -> None:
+    def check_result(self, run: CheckRun, change: Change | None = None) -> None:
         result = run.result
-        logger.info(
-            "check result",
-            extra={
-                "check": result.check,
-                "kind": result.kind,
-                "ok": result.ok,
-                "outcome": result.outcome.value,
-                "reason": result.reason,
-                "latency_ms": result.latency_ms,
-                **({"phases_ms": result.phases.timed_ms()} if result.phases else {}),
-                "details": result.details,
-            },
-        )
-        if not result.counts:
-            return  # skipped: neither a success nor a failure
+        steady = result.ok and change is None
+        if not steady:
+            logger.info("check result", extra=_result_fields(result, change))
+        elif logger.log_level <= logging.DEBUG:  # not even built at INFO: most runs are all steady
+            logger.debug("check result", extra=_result_fields(result, change))
+        if not result.counts or not run.check.metrics:
+            return  # skipped (neither a success nor a failure), or no metrics of its own asked for
         if result.kind == "integration":
             _integration_metrics(result)
             return
@@ -54,10 +52,52 @@ class LambdaRunReporter:
             logger.error(message, extra=fields)
 
 
-def record_probe_run(failed: int) -> None:
+def _result_fields(result: CheckResult, change: Change | None) -> dict[str, Any]:
+    return {
+        "check": result.check,
+        "kind": result.kind,
+        "ok": result.ok,
+        "outcome": result.outcome.value,
+        "reason": result.reason,
+        "latency_ms": result.latency_ms,
+        **({"phases_ms": result.phases.timed_ms()} if result.phases else {}),
+        "details": result.details,
+        **({"change": change} if change else {}),
+    }
+
+
+def record_probe_run(summary: RunSummary) -> None:
     """Emitted only when a run completes, so a prober that stops or crashes sets off the alarm."""
+    log_run_summary("probe run", summary)
     metrics.add_metric(name="ProbeRun", unit=MetricUnit.Count, value=1)
-    metrics.add_metric(name="ChecksFailing", unit=MetricUnit.Count, value=failed)
+    metrics.add_metric(name="ChecksFailing", unit=MetricUnit.Count, value=summary.failed)
+
+
+def log_run_summary(message: str, summary: RunSummary) -> None:
+    """One compact line a run: the counts, and the names of what changed (what failed is logged with
+    its details, check by check)."""
+    changed = {
+        key: names
+        for key, names in (
+            ("went_down", summary.went_down),
+            ("came_up", summary.came_up),
+            ("level_changed", summary.level_changed),
+            ("retired", summary.retired),
+        )
+        if names
+    }
+    problems = {
+        key: value
+        for key, value in (
+            ("skipped", summary.skipped),
+            ("alerts_published", summary.alerts_published),
+            ("alerts_pending", summary.alerts_pending),
+            ("state_write_failures", summary.state_write_failures),
+        )
+        if value
+    }
+    counts: dict[str, Any] = {"checks": summary.checks, "failed": summary.failed, "ms": summary.duration_ms}
+    logger.info(message, extra=counts | problems | changed)
 
 
 def _integration_metrics(result: CheckResult) -> None:
@@ -75,10 +115,11 @@ def _integration_metrics(result: CheckResult) -> None:
     record.flush_metrics(raise_on_empty_metrics=True)
 
 
-def record_quota_run(failed: int) -> None:
+def record_quota_run(summary: RunSummary) -> None:
     """Emitted only when a run completes, so a quota check that stops or crashes sets off its alarm."""
+    log_run_summary("quota run", summary)
     metrics.add_metric(name="QuotaCheckRun", unit=MetricUnit.Count, value=1)
-    metrics.add_metric(name="IntegrationsFailing", unit=MetricUnit.Count, value=failed)
+    metrics.add_metric(name="IntegrationsFailing", unit=MetricUnit.Count, value=summary.failed)
 
 
 def record_rejected_message(reason: str, kept: bool) -> None:

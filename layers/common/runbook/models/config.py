@@ -62,6 +62,13 @@ class CheckBase(_Strict):
     labels: dict[str, str] = Field(default_factory=dict)
     runbook_url: HttpUrl | None = None
     dashboard_url: HttpUrl | None = None
+    metrics: Annotated[
+        bool,
+        Field(
+            description="Send this check's own CloudWatch metrics (success and latency, about $0.60 a "
+            "month a check); off, its results are still in the logs and the run's metrics."
+        ),
+    ] = False
 
     @property
     def component_name(self) -> str:

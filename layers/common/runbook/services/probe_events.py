@@ -23,5 +23,5 @@ def handle_probe_event(
         telemetry.heartbeat_reported(outcome.check, outcome.accepted, outcome.reason)
         return outcome
     summary = run_health_probe(deps, budget_s)
-    telemetry.record_probe_run(summary.failed)
+    telemetry.record_probe_run(summary)
     return summary

@@ -2,7 +2,7 @@
 alerts on transitions. The same runner, state, transitions and outbox as the health probe."""
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -32,7 +32,7 @@ class QuotaCheckDependencies:
     topic: AlertsTopic
     secrets: SecretResolver
     reporter: RunReporter
-    probes: dict[str, Any] = field(default_factory=default_probes)
+    probes: Mapping[str, Any] = field(default_factory=default_probes)
     now: Callable[[], datetime] = utc_now
 
 
@@ -46,7 +46,7 @@ def handle_quota_event(
         telemetry.record_rejected_event(str(error))
         return RejectedEvent(rejected=str(error))
     summary = run_quota_check(deps, budget_s)
-    telemetry.record_quota_run(summary.failed)
+    telemetry.record_quota_run(summary)
     return summary
 
 

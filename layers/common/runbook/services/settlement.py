@@ -35,7 +35,8 @@ SampleOf = Callable[[CheckRun], QueueSample | QuotaSample | None]
 class RunReporter(Protocol):
     """Where results go besides the state table: logs and metrics in Lambda, a table on the CLI."""
 
-    def check_result(self, run: CheckRun) -> None: ...
+    def check_result(self, run: CheckRun, change: Change | None = None) -> None:
+        """`change`: what the run did to the check's state (None: nothing a person needs to hear)."""
 
     def problem(self, message: str, **fields: Any) -> None: ...
 
@@ -231,8 +232,8 @@ def run_and_settle(
                 fix="lower the check's timeout, or raise the function's Timeout (runbook validate says how)",
             )
     runs = asyncio.run(run_checks(checks, env, probes, states, probe_budget))
-    for run in runs:
-        ledger.reporter.check_result(run)
     settlement = settle_runs(runs, states, ledger, sample_of)
+    for settled in settlement.settled:
+        ledger.reporter.check_result(settled.run, settled.change)
     retired = retire_orphans({check.name for check in checks}, ledger, now)
     return summarize(runs, settlement, started, retired)
