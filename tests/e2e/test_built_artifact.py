@@ -72,13 +72,19 @@ integrations:
   - name: local-quota
     status_url: {target_url}/quota
     failure_threshold: 1
+    metrics: true
 """
     )
     return config
 
 
 def run_event(
-    built_template: Path, event: Path, aws: LocalAws, closed_url: str, extra_env: dict[str, str] | None = None
+    built_template: Path,
+    event: Path,
+    aws: LocalAws,
+    closed_url: str,
+    extra_env: dict[str, str] | None = None,
+    parameters: dict[str, str] | None = None,
 ) -> InvokeResult:
     env = {
         **aws.function_env(),
@@ -90,7 +96,15 @@ def run_event(
         **(extra_env or {}),
     }
     # host_env={}: nothing of the developer's shell (AWS_PROFILE, ...) reaches the function.
-    return invoke(built_template, function_for(event), json.loads(event.read_text()), env, host_env={})
+    function = function_for(event)
+    return invoke(
+        built_template,
+        function,
+        json.loads(event.read_text()),
+        env,
+        parameter_overrides=parameters,
+        host_env={},
+    )
 
 
 def pagerduty_env(aws: LocalAws, pagerduty: PagerDutyStandin) -> dict[str, str]:
@@ -229,8 +243,10 @@ def test_quota_check_reads_the_quota_and_publishes_its_level(
     assert item is not None
     state = json.loads(item["state"]["S"])
     assert state["quota_samples"][0]["percent"] == 98.0
+    # Only the integration that opted in (`metrics: true`) has a series of its own.
     (usage,) = [r for r in emf_metrics(result.logs) if "QuotaUsagePercent" in r]
     assert (usage["integration"], usage["QuotaUsagePercent"]) == ("local-quota", [98.0])
+    assert not [r for r in emf_metrics(result.logs) if r.get("integration") == "local-integration"]
     assert [r for r in emf_metrics(result.logs) if "QuotaCheckRun" in r]
     assert_alarm_watches_what_was_emitted("QuotaCheckHeartbeatAlarm", emf_metrics(result.logs))
 
@@ -522,7 +538,9 @@ def test_the_first_http_check_of_a_cold_start_is_timed_like_the_others(
         )
     )
     event = ROOT / "events/health_probe/schedule.json"
-    result = run_event(built_template, event, local_aws, closed_url, {"RUNBOOK_CONFIG": str(config)})
+    # A healthy, steady check logs its result at DEBUG (deployed: `--parameter-overrides LogLevel=DEBUG`).
+    env = {"RUNBOOK_CONFIG": str(config)}
+    result = run_event(built_template, event, local_aws, closed_url, env, parameters={"LogLevel": "DEBUG"})
 
     summary = result.raise_for_error()
     lines = [json.loads(line) for line in result.logs.splitlines() if line.startswith("{")]
