@@ -121,6 +121,7 @@ NOT_RUNNABLE = {
     "aws cloudwatch describe-alarms --alarm-name-prefix <stack>-ProbeHeartbeatAlarm": _ALARMS,
     "apt install postgresql redis-server": _SYSTEM,
     "apt-get install faketime": _SYSTEM,
+    "apt-get install prometheus-blackbox-exporter": _SYSTEM,
 }
 # Inline spans that name a program, an option or a subcommand in a sentence: not command lines.
 NAMES = {
