@@ -3,6 +3,7 @@ it forbids, enforces the 1 request/s rate limit per token, and keeps a model of 
 a person in the UI both change. The limiter's clock is a fake that the tests move."""
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -143,6 +144,20 @@ def test_a_patch_without_status_or_body_adds_no_update(statuspage: StatuspageSta
     assert len(patched.json()["incident_updates"]) == 1
     again = api("PATCH", f"/incidents/{incident_id}", json={"incident": {"status": "investigating"}})
     assert len(again.json()["incident_updates"]) == 1  # the same status: no change
+
+
+def test_changes_within_one_millisecond_still_read_back_in_order(
+    statuspage: StatuspageStandin, api: Api
+) -> None:
+    # Statuspage writes whole milliseconds; a person's edit just after the API's change must still read
+    # as later (this failed on a fresh clone when both fell in one millisecond: 17:51:54.073 twice).
+    moments = iter(datetime(2026, 1, 8, 17, 51, 54, 72_100 + step * 100, tzinfo=UTC) for step in range(10))
+    statuspage.now = lambda: next(moments)
+    created = api("POST", "/incidents", json=valid_incident()).json()
+    statuspage.person_edits_incident(created["id"], body="Bad deploy.")
+    edited = api("GET", f"/incidents/{created['id']}").json()
+    assert created["updated_at"] == "2026-01-08T17:51:54.072Z"
+    assert edited["updated_at"] == "2026-01-08T17:51:54.073Z"
 
 
 def test_unknown_incidents_pages_and_components_are_404_or_422_not_violations(

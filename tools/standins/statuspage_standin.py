@@ -490,8 +490,10 @@ class StatuspageStandin(PathFaultStandin):
         incident.impact = max(impacts, key=IMPACT_ORDER.index, default="none")
 
     def _stamp(self) -> datetime:
-        """Now, but always after the previous stamp (by a millisecond at least): order shows."""
-        stamp = self.now().astimezone(UTC)
+        """Now, but always after the previous stamp (by a millisecond at least): order shows. In whole
+        milliseconds, as Statuspage writes them: two stamps within one millisecond would read equal."""
+        now = self.now().astimezone(UTC)
+        stamp = now.replace(microsecond=now.microsecond // 1000 * 1000)
         if self._last_stamp is not None and stamp <= self._last_stamp:
             stamp = self._last_stamp + timedelta(milliseconds=1)
         self._last_stamp = stamp
