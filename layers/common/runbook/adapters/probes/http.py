@@ -14,7 +14,6 @@ import httpx
 from runbook.adapters.probes.base import ProbeEnvironment
 from runbook.adapters.probes.http_clients import CaFileError, HttpClients
 from runbook.adapters.probes.http_phases import TraceEvent, exchange_timing, step_of
-from runbook.adapters.probes.http_transport import CURRENT_TRACE
 from runbook.models.config import HttpCheck
 from runbook.models.observations import FailureKind, HttpObservation, ProbeFailure
 from runbook.models.secrets import SecretRef, TextOrSecret
@@ -91,23 +90,19 @@ class HttpProbe:
             url = url.copy_merge_params(_resolved(check.query, env))
         progress = _Progress()
         try:
-            with _clients(env).client(check.tls.ca_file) as client:
-                request = client.build_request(
-                    check.method,
-                    url,
-                    headers=_resolved(check.headers, env),
-                    content=check.body.encode() if check.body is not None else None,
-                    timeout=httpx.Timeout(check.timeout),
-                    extensions={"trace": progress.trace},
-                )
-                # The whole check, connection included, is held to check.timeout (config contract);
-                # the httpx step timeouts above are only a backstop.
-                tracing = CURRENT_TRACE.set(progress.trace)  # for the DNS lookup (http_transport.py)
-                try:
-                    async with asyncio.timeout(check.timeout):
-                        return await _exchange(client, request, check, env, observed_at, target, progress)
-                finally:
-                    CURRENT_TRACE.reset(tracing)
+            client = _clients(env).client(check.tls.ca_file)
+            request = client.build_request(
+                check.method,
+                url,
+                headers=_resolved(check.headers, env),
+                content=check.body.encode() if check.body is not None else None,
+                timeout=httpx.Timeout(check.timeout),
+                extensions={"trace": progress.trace},
+            )
+            # The whole check, connection included, is held to check.timeout (config contract); the
+            # httpx step timeouts above are only a backstop.
+            async with asyncio.timeout(check.timeout):
+                return await _exchange(client, request, check, env, observed_at, target, progress)
         # The asyncio deadline (TimeoutError, an OSError: so caught first) or an httpx step timeout.
         except (TimeoutError, httpx.TimeoutException):
             message = f"no complete answer within {check.timeout:g} s ({progress.phase})"
