@@ -295,6 +295,19 @@ async def test_checks_at_once_share_one_pool_of_at_most_max_concurrency_connecti
 # --- bodies ----------------------------------------------------------------------------------
 
 
+async def test_a_header_line_above_8_kib_is_still_an_answer(http_server: LoopbackServer) -> None:
+    # RFC 9110 sets no limit; h11, the probe's parser before, took 100 KiB, aiohttp's default 8190 bytes.
+    cookie = "session=" + "c" * 16_000
+    url = http_server.route("/big-cookie", Reply(headers=(("Set-Cookie", cookie),)))
+    env = make_env()
+    try:
+        _, result = await probe_and_judge(make_check(url), env)
+    finally:
+        await PROBE.close(env)
+
+    assert result.outcome is Outcome.OK, result.reason
+
+
 async def test_the_body_is_read_up_to_the_cap(http_server: LoopbackServer) -> None:
     env = make_env(max_response_bytes=4096)
     try:
